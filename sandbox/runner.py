@@ -1,0 +1,278 @@
+"""The in-container runner: PID 1 of every sandbox container. Runs nowhere else.
+
+It reads one JSON job per line on stdin and answers one JSON result per line on stdout. pytest and hypothesis
+are imported once here; each candidate runs in a child forked from this warm interpreter, so a candidate costs
+a fork, not an interpreter start. Isolation between candidates that share the container:
+
+- the child gets its own session (process group), its own fresh work dir, rlimits, and is killed at its timeout;
+- after each job every other process in the container is killed (a daemon that left its group dies too) and every
+  writable directory is wiped, so the next candidate sees nothing of the last one;
+- this process is PID 1 of its PID namespace, so a candidate cannot kill it, and it is not dumpable, so a
+  candidate running as the same user cannot ptrace it or open its /proc files.
+
+Test protocol: the job's ``program`` is written to ``solution.py`` and its ``tests`` to ``test_solution.py``; every
+top-level ``test_*`` function of the tests is called in order. An AssertionError fails a test; any other exception
+is an error. The runner must stay compatible with the image's Python (3.11) and use only the standard library.
+"""
+
+import ctypes
+import importlib
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import time
+import traceback
+
+WRITABLE_DIRS = ("/work", "/tmp", "/dev/shm")
+CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/work", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+RESULT_CAP = 1 << 20
+PR_SET_DUMPABLE = 4
+
+try:  # imported once, so each forked candidate has them for free
+    import hypothesis  # noqa: F401
+    import pytest  # noqa: F401
+except ImportError:
+    pass
+
+
+def main():
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for seq, line in enumerate(sys.stdin):
+        job = json.loads(line)
+        if job.get("op") == "ping":
+            reply = {"id": job.get("id"), "pong": True}
+        else:
+            reply = run_job(job, f"/work/j{seq}")
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+def run_job(job, workdir):
+    cap = int(job.get("output_cap", 65536))
+    timeout = float(job["timeout"])
+    os.mkdir(workdir, 0o700)
+    for name, text in (("solution.py", job["program"]), ("test_solution.py", job["tests"])):
+        with open(os.path.join(workdir, name), "w") as f:
+            f.write(text)
+    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, result
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            child(job, workdir, [w for _, w in pipes])
+        finally:
+            os._exit(70)
+    for _, w in pipes:
+        os.close(w)
+    streams, timed_out, status = collect(pid, [r for r, _ in pipes], start + timeout, cap)
+    duration = time.monotonic() - start
+    wipe()
+    out, err, res = streams
+    reply = {"id": job.get("id"), "duration": round(duration, 4)}
+    reply["stdout"], reply["stdout_truncated"] = out.text(), out.truncated
+    reply["stderr"], reply["stderr_truncated"] = err.text(), err.truncated
+    if timed_out:
+        reply.update(verdict="TIMEOUT", detail=f"killed after {timeout:g}s wall clock")
+        return reply
+    try:
+        reply.update(json.loads(res.text()))
+    except ValueError:
+        reply.update(verdict="ERROR", detail=describe_exit(status))
+    return reply
+
+
+class Capped:
+    """Keeps the first ``cap`` bytes of a stream and counts the rest."""
+
+    def __init__(self, cap):
+        self.cap, self.data, self.size = cap, bytearray(), 0
+
+    def add(self, chunk):
+        self.size += len(chunk)
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+
+    @property
+    def truncated(self):
+        return self.size > len(self.data)
+
+    def text(self):
+        return self.data.decode("utf-8", "replace")
+
+
+def collect(pid, fds, deadline, cap):
+    """Read the child's pipes until it exits or the deadline passes; return (streams, timed_out, wait status).
+
+    Every other process in the container is dead when this returns.
+    """
+    streams = [Capped(cap), Capped(cap), Capped(RESULT_CAP)]
+    open_fds = dict(zip(fds, streams))
+    try:
+        exit_fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        exit_fd = None  # no pidfd: poll
+    status, timed_out = None, False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            kill_group(pid)
+            status = os.waitpid(pid, 0)[1]
+            break
+        watch = list(open_fds) + ([exit_fd] if exit_fd is not None else [])
+        ready, _, _ = select.select(watch, [], [], left if exit_fd is not None else min(left, 0.01))
+        for fd in ready:
+            if fd in open_fds and not read_into(fd, open_fds):
+                del open_fds[fd]
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = st
+            break
+    kill_everything()
+    # Writers are dead now: what is left in the pipes is finite.
+    for fd in list(open_fds):
+        while read_into(fd, open_fds):
+            pass
+    for fd in fds + ([exit_fd] if exit_fd is not None else []):
+        os.close(fd)
+    return streams, timed_out, status
+
+
+def read_into(fd, open_fds):
+    chunk = os.read(fd, 1 << 16)
+    if chunk:
+        open_fds[fd].add(chunk)
+    return bool(chunk)
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def kill_everything():
+    """SIGKILL every process in the container but this one, until none is left (fork bombs included)."""
+    me = os.getpid()
+    for _ in range(1000):
+        alive = False
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) != me:
+                try:
+                    os.kill(int(name), signal.SIGKILL)
+                    alive = True
+                except OSError:
+                    pass
+        reap()
+        if not alive:
+            return
+    sys.exit("runner: could not clear the container")  # the host replaces a container whose runner exits
+
+
+def reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def wipe():
+    for top in WRITABLE_DIRS:
+        try:
+            names = os.listdir(top)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(top, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def describe_exit(status):
+    if status is None:
+        return "no exit status"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        hint = " (memory limit?)" if sig == signal.SIGKILL else ""
+        return f"killed by signal {signal.Signals(sig).name}{hint} before reporting"
+    return f"exited with status {os.WEXITSTATUS(status)} before reporting"
+
+
+def child(job, workdir, write_fds):
+    out_w, err_w, res_w = write_fds
+    os.setsid()
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")  # the OOM killer takes a candidate, never the runner
+    except OSError:
+        pass
+    limits = job.get("rlimits", {})
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    res = os.dup2(res_w, 3, inheritable=False)
+    os.closerange(4, 1 << 16)
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(CHILD_ENV)
+    sys.stdin = open(0)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    sys.path.insert(0, workdir)
+    sys.dont_write_bytecode = True
+    result = run_tests(bool(job.get("fail_fast", False)))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(res, json.dumps(result).encode())
+    os._exit(0)
+
+
+def run_tests(fail_fast):
+    try:
+        module = importlib.import_module("test_solution")
+    except BaseException as e:  # noqa: BLE001 - any failure to load is the candidate's error
+        return {"verdict": "ERROR", "passed": 0, "total": 0, "detail": short_trace(e)}
+    tests = [(n, f) for n, f in vars(module).items() if n.startswith("test_") and callable(f)]
+    passed, failures, errors = 0, [], []
+    for name, test in tests:
+        try:
+            test()
+        except AssertionError as e:
+            failures.append(f"{name}: {short_trace(e)}")
+        except BaseException as e:  # noqa: BLE001 - SystemExit and friends from a candidate are its errors
+            errors.append(f"{name}: {short_trace(e)}")
+        else:
+            passed += 1
+            continue
+        if fail_fast:
+            break
+    verdict = "PASS" if passed == len(tests) and tests else "FAIL" if failures else "ERROR"
+    detail = "\n".join(failures + errors) if tests else "no test_* functions in the tests"
+    return {"verdict": verdict, "passed": passed, "total": len(tests), "detail": detail[:8192]}
+
+
+def short_trace(exc):
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4)
+    return "".join(lines).strip()[-4000:]
+
+
+if __name__ == "__main__":
+    main()

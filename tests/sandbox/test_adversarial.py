@@ -1,0 +1,177 @@
+"""Hostile candidates: each is contained with the right verdict, and the pool still works afterwards.
+
+Every case runs through the warm pool (the fast path: many candidates per container), then a healthy candidate
+must pass on the same pool. Network probes aim only at loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox import Job, Sandbox, SandboxConfig, Verdict
+
+HEALTHY = Job("def f():\n    return 1\n", "from solution import f\n\ndef test_f():\n    assert f() == 1\n")
+
+
+def check(body: str) -> str:
+    """A test module that asserts ``body`` (code run inside the sandbox) holds."""
+    return "from solution import *\n\ndef test_contained():\n" + "".join(f"    {line}\n" for line in body.splitlines())
+
+
+def assert_pool_healthy(sb: Sandbox) -> None:
+    for result in sb.run_many([HEALTHY] * 4 + [Job(HEALTHY.program + "\n", HEALTHY.tests)]):
+        assert result.verdict is Verdict.PASS, result.detail
+
+
+CASES = {
+    "fork bomb": ("import os\nwhile True:\n    os.fork()\n", "pass", {Verdict.ERROR, Verdict.TIMEOUT}),
+    "memory bomb": ("hog = []\nwhile True:\n    hog.append(bytearray(50 << 20))\n", "pass", {Verdict.ERROR}),
+    "one huge allocation": ("hog = bytearray(8 << 30)\n", "pass", {Verdict.ERROR}),
+    "infinite loop": ("while True:\n    pass\n", "pass", {Verdict.TIMEOUT}),
+    "sleep ignoring SIGTERM": (
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n", "pass",
+        {Verdict.TIMEOUT},
+    ),
+    "only loopback interface": ("import socket\n", "assert [n for _, n in socket.if_nameindex()] == ['lo']",
+                                {Verdict.PASS}),
+    "name resolution fails": (
+        "import socket\n",
+        "import pytest\nwith pytest.raises(OSError):\n    socket.getaddrinfo('deb.debian.org', 80)",
+        {Verdict.PASS},
+    ),
+    "write outside work dir": (
+        "import os\n",
+        "import pytest\nfor path in ('/etc/evil', '/opt/committee/runner.py', '/usr/evil', '/evil'):\n"
+        "    with pytest.raises(OSError):\n        open(path, 'w')",
+        {Verdict.PASS},
+    ),
+    "read secrets": (
+        "import os\n",
+        "import pytest\nwith pytest.raises(OSError):\n    open('/etc/shadow').read()\n"
+        "with pytest.raises(OSError):\n    open('/proc/1/environ').read()\n"
+        "with pytest.raises(OSError):\n    open('/proc/1/mem', 'rb').read(1)\n"
+        "assert not os.path.exists('/root/.cache')",
+        {Verdict.PASS},
+    ),
+    "no host environment": (
+        "import os\n",
+        "assert 'COMMITTEE_TEST_SECRET' not in os.environ\nassert not any('KEY' in k for k in os.environ)\n"
+        "assert os.getuid() != 0",
+        {Verdict.PASS},
+    ),
+    "no capabilities": (
+        "import os\n",
+        "status = open('/proc/self/status').read()\n"
+        "assert 'CapEff:\\t0000000000000000' in status\nassert 'NoNewPrivs:\\t1' in status",
+        {Verdict.PASS},
+    ),
+    "print 100 MB": ("import sys\nsys.stdout.write('x' * (100 << 20))\n", "pass", {Verdict.PASS}),
+    "kill PID 1": ("import os, signal\nfor s in (signal.SIGKILL, signal.SIGTERM):\n    os.kill(1, s)\n", "pass",
+                   {Verdict.PASS}),
+    "kill every process": (
+        "import os, signal\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) != os.getpid():\n"
+        "        try:\n            os.kill(int(p), signal.SIGKILL)\n        except OSError:\n            pass\n",
+        "pass", {Verdict.PASS},
+    ),
+    "exit hard mid-test": ("import os\n", "os._exit(0)", {Verdict.ERROR}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_adversarial(sandbox: Sandbox, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMMITTEE_TEST_SECRET", "sk-do-not-leak")
+    program, body, verdicts = CASES[case]
+    result = sandbox.run(Job(program, check(body), timeout=3))
+    assert result.verdict in verdicts, f"{result.verdict}: {result.detail}"
+    assert_pool_healthy(sandbox)
+
+
+def test_huge_output_is_truncated_to_the_cap(sandbox: Sandbox) -> None:
+    program, body, _ = CASES["print 100 MB"]
+    result = sandbox.run(Job(program, check(body), timeout=10))
+    assert result.truncated
+    assert len(result.stdout) == sandbox.config.limits.output_cap
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[int]:
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    server.close()
+    assert not accepted, "a sandboxed candidate reached a host service"
+
+
+def test_host_loopback_service_unreachable(sandbox: Sandbox, loopback_server: int) -> None:
+    body = (
+        f"import pytest, socket\nwith pytest.raises(OSError):\n"
+        f"    socket.create_connection(('127.0.0.1', {loopback_server}), timeout=2)"
+    )
+    assert sandbox.run(Job("", check(body))).verdict is Verdict.PASS
+
+
+@pytest.fixture(scope="module")
+def one_container() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(containers=1)) as sb:
+        yield sb
+
+
+def test_daemon_does_not_outlive_its_candidate(one_container: Sandbox) -> None:
+    daemon = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        open('/tmp/left-behind', 'w').write('x')\n"
+        "        while True:\n"
+        "            open('/work/also-left', 'w').write('x')\n"
+        "            time.sleep(0.05)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.3)\n"
+    )
+    assert one_container.run(Job(daemon, check("pass"))).verdict is Verdict.PASS
+    observer = (
+        "import os, time\ntime.sleep(0.3)\n"
+        "others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
+        "assert others == [], others\n"
+        "assert not os.path.exists('/tmp/left-behind')\n"
+        "assert os.listdir('/work') == [os.path.basename(os.getcwd())]"
+    )
+    result = one_container.run(Job("", check(observer)))
+    assert result.verdict is Verdict.PASS, result.detail
+
+
+def test_files_do_not_leak_between_candidates(one_container: Sandbox) -> None:
+    writer = "open('/tmp/note', 'w').write('secret')\nopen('/dev/shm/note', 'w').write('secret')\n"
+    one_container.run(Job(writer, check("pass")))
+    reader = "import os\nassert not os.path.exists('/tmp/note')\nassert not os.path.exists('/dev/shm/note')"
+    assert one_container.run(Job("", check(reader))).verdict is Verdict.PASS
+
+
+def test_container_killed_from_outside_is_retried_not_failed(one_container: Sandbox) -> None:
+    import docker
+
+    client = docker.from_env()
+    slow = Job("import time\ntime.sleep(1.5)\ndef f():\n    return 1\n", HEALTHY.tests, timeout=10)
+
+    def kill_soon() -> None:
+        import time
+
+        time.sleep(0.5)
+        for c in client.containers.list(filters={"label": f"committee.owner={socket.gethostname()}:{os.getpid()}"}):
+            c.kill()
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    result = one_container.run(slow)
+    killer.join()
+    client.close()
+    assert result.verdict is Verdict.PASS, result.detail
+    assert_pool_healthy(one_container)
