@@ -270,7 +270,9 @@ def run_tests(fail_fast):
 
 
 def short_trace(exc):
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4)
+    """The traceback without the runner's own frames: what a model needs to see to repair its code."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__][-4:]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
     return "".join(lines).strip()[-4000:]
 
 

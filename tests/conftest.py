@@ -25,3 +25,13 @@ def sandbox() -> Iterator[Sandbox]:
     _require_engine()
     with Sandbox(SandboxConfig(containers=2)) as sb:
         yield sb
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """One local Ray for the whole session (a Committee joins a running Ray instead of starting its own)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()

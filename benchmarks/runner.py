@@ -1,0 +1,90 @@
+"""The benchmark runner: the committee and its baselines on the same tasks, in one run, scored on hidden tests.
+
+A run lives in ``RUN_DIR`` (one JSONL file per configuration, a line per finished task, flushed as it finishes).
+Rerunning the same directory resumes: finished tasks are skipped and model calls come from the response cache.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Summary, cost_fraction, summarise
+from solver.committee import Committee
+from solver.policy import CommitteeConfig
+from solver.task import Task
+
+Progress = Callable[[str, int, int, int], None]
+"""(configuration, tasks done, tasks in all, passed so far)."""
+
+
+def configurations(committee: CommitteeConfig, *, with_strong: bool) -> dict[str, CommitteeConfig]:
+    """Cheap alone (one greedy sample), the committee, and strong alone (one greedy answer)."""
+    configs = {"cheap-alone": replace(committee, samples=1, escalate=False), "committee": committee}
+    if with_strong:
+        configs["strong-alone"] = replace(committee, samples=0, escalate=True)
+    return configs
+
+
+def read_records(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished tasks by id; a line cut short by a crash is ignored (that task simply runs again)."""
+    records: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            records[record["task_id"]] = record
+    return records
+
+
+def run_bench(
+    committee: Committee,
+    tasks: Sequence[Task],
+    run_dir: Path,
+    configs: dict[str, CommitteeConfig],
+    *,
+    progress: Progress | None = None,
+) -> list[Summary]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    timings_path = run_dir / "timings.json"
+    timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    summaries = []
+    for name, config in configs.items():
+        path = run_dir / f"{name}.jsonl"
+        records = read_records(path)
+        todo = [t for t in tasks if t.id not in records]
+        passed = sum(records[t.id]["hidden"] == "PASS" for t in tasks if t.id in records)
+        done = len(tasks) - len(todo)
+        if progress:
+            progress(name, done, len(tasks), passed)
+        started = time.monotonic()
+        with path.open("a") as out:
+            for solution in committee.solve_many(todo, score=True, config=config):
+                record = solution.record()
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+                records[record["task_id"]] = record
+                done, passed = done + 1, passed + (record["hidden"] == "PASS")
+                if progress:
+                    progress(name, done, len(tasks), passed)
+        timings[name] = timings.get(name, 0.0) + time.monotonic() - started
+        timings_path.write_text(json.dumps(timings))
+        summaries.append(summarise(name, [records[t.id] for t in tasks], timings[name]))
+    write_report(run_dir / "report.json", summaries)
+    return summaries
+
+
+def write_report(path: Path, summaries: Sequence[Summary]) -> None:
+    base = next((s for s in summaries if s.config == "strong-alone"), None)
+    report = [
+        {**asdict(s), "pass_at_1": s.pass_at_1, "cost": s.cost, "escalation_rate": s.escalation_rate,
+         "cost_fraction_of_strong_alone": cost_fraction(s, base)}  # fmt: skip
+        for s in summaries
+    ]
+    path.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,253 @@
+"""The `committee` command. The only place that sets up logging and progress, and that turns errors into
+one-line messages (exit 1 for errors, 2 for usage, 130 on Ctrl-C)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sandbox import ImageSpec, SandboxConfig, SandboxError, ensure_image
+from sandbox.pool import connect
+from solver.committee import DEFAULT_CACHE_DIR, DEFAULT_MAX_IN_FLIGHT, Committee
+from solver.endpoints import DEFAULT_CHEAP, DEFAULT_STRONG, check_endpoint, open_model, parse_prices
+from solver.errors import CommitteeError
+from solver.ledger import DEFAULT_PRICES, totals
+from solver.policy import DEFAULT_BATCH, DEFAULT_SAMPLES, CommitteeConfig
+from solver.task import load_tasks
+
+log = logging.getLogger("solver")
+console = Console(stderr=True)
+
+
+class State:
+    debug = False
+
+
+def _setup_logging(verbose: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=debug)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler], force=True)
+    for name in ("solver", "sandbox", "benchmarks"):
+        logging.getLogger(name).setLevel(level)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what is happening.")
+def cli(debug: bool, verbose: bool) -> None:
+    """Solve code tasks with many cheap model samples checked by real tests; escalate only when none passes."""
+    State.debug = debug
+    _setup_logging(verbose, debug)
+
+
+def model_options(f: Any) -> Any:
+    options = [
+        click.option("--cheap", default=DEFAULT_CHEAP, show_default=True,
+                     help="Cheap tier: local:NAME|PATH.gguf, openai:MODEL, or MODEL@URL[?key=ENV_VAR]."),
+        click.option("--strong", default=DEFAULT_STRONG, show_default=True,
+                     help="Strong tier, same forms; 'none' never escalates."),
+        click.option("--price", "prices", multiple=True, metavar="MODEL=IN,OUT",
+                     help="$ per million input,output tokens for a model (repeatable)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def committee_options(f: Any) -> Any:
+    options = [
+        click.option("--samples", default=DEFAULT_SAMPLES, show_default=True, type=click.IntRange(0, 1000),
+                     help="Most cheap candidates per task."),
+        click.option("--batch", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 100),
+                     help="Cheap candidates per round (stops after the first round with a pass)."),
+        click.option("--containers", default=2, show_default=True, type=click.IntRange(1, 64),
+                     help="Warm sandbox containers."),
+        click.option("--parallel", default=DEFAULT_MAX_IN_FLIGHT, show_default=True, type=click.IntRange(1, 256),
+                     help="Tasks in flight at once."),
+        click.option("--ray-address", envvar="RAY_ADDRESS", default=None,
+                     help="Join this Ray cluster instead of starting Ray locally."),
+        click.option("--cache", "cache_dir", type=click.Path(path_type=Path), default=DEFAULT_CACHE_DIR,
+                     show_default=True, help="Response cache (a rerun never pays twice)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@contextlib.contextmanager
+def _committee(cheap: str, strong: str, prices: tuple[str, ...], samples: int, batch: int, containers: int,
+               parallel: int, ray_address: str | None, cache_dir: Path, log_dir: Path) -> Iterator[Committee]:  # fmt: skip
+    price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
+    with contextlib.ExitStack() as stack:
+        console.print(f"[dim]starting models (cheap: {cheap}, strong: {strong})...[/]")
+        cheap_config = open_model(cheap, stack, log_dir=log_dir)
+        strong_config = None if strong == "none" else open_model(strong, stack, log_dir=log_dir)
+        committee = Committee(
+            cheap=cheap_config,
+            strong=strong_config,
+            config=CommitteeConfig(samples=samples, batch=min(batch, max(samples, 1))),
+            sandbox=SandboxConfig(containers=containers),
+            cache_dir=cache_dir,
+            prices=price_table,
+            ray_address=ray_address,
+            max_in_flight=parallel,
+        )
+        stack.enter_context(committee)
+        yield committee
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+    )  # fmt: skip
+
+
+@cli.command()
+@click.argument("tasks_file", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Results JSONL (default: results-<time>.jsonl).")  # fmt: skip
+@model_options
+@committee_options
+def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
+    """Solve the tasks in TASKS_FILE (JSON or JSONL; HumanEval records work as they are)."""
+    tasks = load_tasks(tasks_file)
+    out = out or Path(f"results-{datetime.datetime.now():%Y%m%d-%H%M%S}.jsonl")
+    rows = []
+    with _committee(**options, log_dir=out.parent) as committee, _progress() as bar, out.open("w") as f:
+        job = bar.add_task("solving", total=len(tasks), rate="")
+        for solution in committee.solve_many(tasks):
+            f.write(json.dumps(solution.record()) + "\n")
+            f.flush()
+            rows.append(solution)
+            solved = sum(s.solved for s in rows)
+            bar.update(job, advance=1, rate=f"{solved}/{len(rows)} pass")
+    table = Table(title=f"{len(rows)} tasks from {tasks_file}")
+    for column in ("task", "verdict", "tier", "escalated", "samples", "tokens", "cost $"):
+        table.add_column(column)
+    for s in sorted(rows, key=lambda s: s.task_id):
+        t = totals(s.calls)
+        table.add_row(s.task_id, s.verdict.value, s.tier or "-", "yes" if s.escalated else "no", str(s.samples),
+                      f"{t.tokens_in + t.tokens_out:,}", f"{t.cost:.6f}")  # fmt: skip
+    Console().print(table)
+    console.print(f"results: {out}")
+    if rows and all(s.verdict.value == "INFRA_ERROR" for s in rows):
+        raise CommitteeError(f"every task ended in an infra error (see {out}): check the endpoints and Docker")
+
+
+@cli.command()
+@click.argument("benchmark", type=click.Choice(["humaneval"]))
+@click.option("--limit", type=click.IntRange(1), default=None, help="First N tasks only.")
+@click.option("--tasks", "task_ids", default=None, help="Comma-separated task ids (e.g. 0,5,HumanEval/7).")
+@click.option("--run-id", default=None, help="Run directory name; rerunning an id resumes it.")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
+@model_options
+@committee_options
+def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path,
+          **options: Any) -> None:  # fmt: skip
+    """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines."""
+    from benchmarks.datasets import load_benchmark
+    from benchmarks.report import table
+    from benchmarks.runner import configurations, run_bench
+
+    tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
+    run_dir = runs_dir / (run_id or f"{benchmark}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    configs = configurations(CommitteeConfig(samples=options["samples"], batch=options["batch"]),
+                             with_strong=options["strong"] != "none")  # fmt: skip
+    console.print(f"{benchmark}: {len(tasks)} tasks; run directory {run_dir}")
+    with _committee(**options, log_dir=run_dir) as committee, _progress() as bar:
+        jobs: dict[str, Any] = {}
+
+        def progress(name: str, done: int, total: int, passed: int) -> None:
+            if name not in jobs:
+                jobs[name] = bar.add_task(name, total=total, rate="")
+            bar.update(jobs[name], completed=done, rate=f"pass@1 {passed}/{done}" if done else "")
+
+        started = time.monotonic()
+        summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
+    Console().print(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
+    console.print(f"wall time {time.monotonic() - started:.0f} s; report: {run_dir / 'report.json'}")
+
+
+@cli.command()
+@model_options
+def check(cheap: str, strong: str, prices: tuple[str, ...]) -> None:
+    """Check that the Docker engine, the sandbox image and both model endpoints answer."""
+    client = connect()
+    console.print(f"Docker engine: ok (server {client.version().get('Version', '?')})")
+    console.print(f"sandbox image: {ensure_image(client)}")
+    client.close()
+    with contextlib.ExitStack() as stack:
+        for tier, spec in (("cheap", cheap), ("strong", strong)):
+            if spec == "none":
+                continue
+            config = open_model(spec, stack, log_dir=Path("."))
+            latency = check_endpoint(config)
+            console.print(f"{tier} model {config.model} at {config.base_url}: ok ({latency:.1f} s)")
+
+
+@cli.group()
+def sandbox() -> None:
+    """The sandbox image."""
+
+
+@sandbox.command("build")
+@click.option("--rebuild", is_flag=True, help="Build even when the image exists.")
+@click.option("--registry-base", default=None, metavar="IMAGE",
+              help="Build from this registry image (e.g. python:3.11-slim) instead of debootstrap.")  # fmt: skip
+def sandbox_build(rebuild: bool, registry_base: str | None) -> None:
+    """Build the sandbox image (offline with debootstrap unless --registry-base is given)."""
+    for name in ("sandbox", "solver"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    client = connect()
+    tag = ensure_image(client, ImageSpec(registry_base=registry_base), rebuild=rebuild)
+    client.close()
+    console.print(f"sandbox image: {tag}")
+
+
+@cli.group()
+def models() -> None:
+    """Local models."""
+
+
+@models.command("fetch")
+def models_fetch() -> None:
+    """Fetch the local models (Qwen2.5-Coder 0.5B and 1.5B Instruct, GGUF)."""
+    from solver.local import MODELS_DIR, fetch_models
+
+    logging.getLogger("solver").setLevel(logging.INFO)
+    fetch_models()
+    console.print(f"models in {MODELS_DIR}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("Interrupted; sandbox containers removed.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        console.print("Interrupted; sandbox containers removed.")
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (CommitteeError, SandboxError) as e:
+        if State.debug:
+            console.print_exception()
+        console.print(f"[red]Error:[/] {e}")
+        sys.exit(1)
+

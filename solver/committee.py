@@ -1,0 +1,144 @@
+"""The Python API: ``Committee(cheap=..., strong=...).solve(task)``, with tasks in parallel on Ray.
+
+Each task's solve is a Ray task; its sandbox runs go to a sandbox actor that owns the warm container pool of its
+node. The driver submits up to ``max_in_flight`` tasks, consumes them with ``ray.wait`` in completion order, and
+submits the next as each finishes, so the work in flight stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import ray
+
+from sandbox import Job, RunResult, Sandbox, SandboxConfig
+from solver.ledger import Price
+from solver.models import ModelClient, ModelConfig, ResponseCache
+from solver.policy import CommitteeConfig
+from solver.solve import Solution, solve_task
+from solver.task import Task
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_IN_FLIGHT = 4
+DEFAULT_CACHE_DIR = Path(os.environ.get("COMMITTEE_CACHE", Path.home() / ".cache" / "committee" / "responses"))
+
+
+@ray.remote(num_cpus=0)
+class SandboxActor:
+    """Owns one node's sandbox pool; many solve tasks share it concurrently."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.sandbox = Sandbox(config)
+        self.sandbox.start()
+
+    def run_many(self, jobs: Sequence[Job]) -> list[RunResult]:
+        return self.sandbox.run_many(jobs)
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+@dataclass
+class _ActorVerifier:
+    """The Verifier seam over the sandbox actor (what a solve task sees)."""
+
+    actor: Any
+
+    def run_many(self, jobs: Sequence[Job]) -> list[RunResult]:
+        return ray.get(self.actor.run_many.remote(list(jobs)))  # type: ignore[no-any-return]
+
+
+@ray.remote(num_cpus=0.5)
+def _solve_remote(task: Task, cheap: ModelClient, strong: ModelClient | None, actor: Any,
+                  config: CommitteeConfig, score: bool) -> Solution:  # fmt: skip
+    return solve_task(task, cheap, strong, _ActorVerifier(actor), config, score=score)
+
+
+@dataclass
+class Committee:
+    """Solves code tasks with a committee of cheap samples, verified in the sandbox, escalating when none passes."""
+
+    cheap: ModelConfig
+    strong: ModelConfig | None = None
+    config: CommitteeConfig = field(default_factory=CommitteeConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    cache_dir: Path | None = DEFAULT_CACHE_DIR
+    """Response cache; None turns it off (then reruns pay again)."""
+    prices: dict[str, Price] | None = None
+    """Price table by model name; None uses the built-in table."""
+    ray_address: str | None = None
+    """An existing Ray cluster to join; None uses RAY_ADDRESS or starts Ray locally."""
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """Tasks being solved at once."""
+    _actor: Any = field(default=None, init=False, repr=False)
+    _started_ray: bool = field(default=False, init=False, repr=False)
+
+    def __enter__(self) -> Committee:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def _start(self) -> Any:
+        if self._actor is None:
+            if not ray.is_initialized():
+                address = self.ray_address or os.environ.get("RAY_ADDRESS")
+                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)  # fmt: skip
+                self._started_ray = True
+            self._actor = SandboxActor.options(max_concurrency=4 * self.max_in_flight).remote(self.sandbox)
+        return self._actor
+
+    def _client(self, config: ModelConfig, tier: str) -> ModelClient:
+        cache = ResponseCache(self.cache_dir) if self.cache_dir is not None else None
+        return ModelClient(config, tier, cache=cache, prices=self.prices)
+
+    def solve(self, task: Task, *, score: bool = False) -> Solution:
+        """Solve one task (blocking)."""
+        return next(self.solve_many([task], score=score))
+
+    def solve_many(
+        self, tasks: Iterable[Task], *, score: bool = False, config: CommitteeConfig | None = None
+    ) -> Iterator[Solution]:
+        """Solve tasks in parallel; yields each Solution as it finishes (completion order, not input order).
+
+        ``score`` also runs each task's hidden tests on the chosen program (benchmarks only). ``config`` overrides
+        the committee's policy for this call (the benchmarks' baselines).
+        """
+        config = config or self.config
+        actor = self._start()
+        cheap = self._client(self.cheap, "cheap")
+        strong = self._client(self.strong, "strong") if self.strong is not None else None
+        pending: list[Any] = []
+        queue = iter(tasks)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self.max_in_flight:
+                task = next(queue, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pending.append(_solve_remote.remote(task, cheap, strong, actor, config, score))
+            if not pending:
+                return
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+
+    def close(self) -> None:
+        """Remove the sandbox containers and stop Ray if this committee started it."""
+        if self._actor is not None:
+            try:
+                ray.get(self._actor.close.remote(), timeout=60)
+            finally:
+                ray.kill(self._actor)
+                self._actor = None
+        if self._started_ray:
+            ray.shutdown()
+            self._started_ray = False

@@ -1,0 +1,61 @@
+"""Model specs on the command line, turned into endpoints: a local llama.cpp server, OpenAI, or any URL."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from solver.errors import InputError
+from solver.ledger import Price
+from solver.local import llama_server
+from solver.models import ModelClient, ModelConfig
+
+DEFAULT_CHEAP = "local:qwen2.5-coder-0.5b-instruct"
+DEFAULT_STRONG = "local:qwen2.5-coder-1.5b-instruct"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+SPEC_FORMS = "local:NAME|PATH.gguf, openai:MODEL, or MODEL@http://HOST:PORT/v1[?key=ENV_VAR]"
+
+
+def parse_spec(spec: str) -> ModelConfig | str:
+    """A remote endpoint's config, or the local model (name or path) to serve."""
+    if spec.startswith("local:") and spec[6:]:
+        return spec[6:]
+    if spec.startswith("openai:") and spec[7:]:
+        return ModelConfig(model=spec[7:], base_url=OPENAI_BASE_URL, api_key_env="OPENAI_API_KEY")
+    model, at, rest = spec.partition("@")
+    url, _, key_env = rest.partition("?key=")
+    if at and model and url.startswith(("http://", "https://")):
+        return ModelConfig(model=model, base_url=url.rstrip("/"), api_key_env=key_env or None)
+    raise InputError(f"model {spec!r} not understood: use {SPEC_FORMS}")
+
+
+def open_model(spec: str, stack: contextlib.ExitStack, *, log_dir: Path) -> ModelConfig:
+    """The endpoint for ``spec``, starting a local server (stopped with ``stack``) when it names a local model."""
+    parsed = parse_spec(spec)
+    if isinstance(parsed, str):
+        return stack.enter_context(llama_server(parsed, log_dir=log_dir))
+    parsed.api_key()  # a missing key is an input error now, not a failure an hour into a run
+    return parsed
+
+
+def parse_prices(items: tuple[str, ...]) -> dict[str, Price]:
+    prices = {}
+    for item in items:
+        model, _, numbers = item.partition("=")
+        try:
+            price_in, price_out = (float(x) for x in numbers.split(","))
+        except ValueError:
+            raise InputError(f"--price {item!r}: expected MODEL=IN,OUT in $ per million tokens") from None
+        if not model or price_in < 0 or price_out < 0:
+            raise InputError(f"--price {item!r}: expected MODEL=IN,OUT with non-negative prices")
+        prices[model] = Price(price_in, price_out)
+    return prices
+
+
+def check_endpoint(config: ModelConfig) -> float:
+    """Ask the endpoint for a one-token answer (uncached); return the latency in seconds."""
+    started = time.monotonic()
+    client = ModelClient(ModelConfig(**{**config.__dict__, "max_tokens": 1, "max_retries": 0}), "check")
+    client.sample([{"role": "user", "content": "Say OK."}], 1, greedy=True)
+    return time.monotonic() - started

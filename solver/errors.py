@@ -1,0 +1,18 @@
+"""The solver's errors. The CLI shows them as one line ("Error: ..."); the library only raises them."""
+
+from sandbox.errors import SandboxError
+
+
+class CommitteeError(Exception):
+    """Base class of everything the solver raises on purpose."""
+
+
+class InputError(CommitteeError):
+    """A task file, option or configuration is wrong; the message says which and how to fix it."""
+
+
+class EndpointError(CommitteeError):
+    """A model endpoint failed after retries (connection, auth, server error). Never a wrong candidate."""
+
+
+__all__ = ["CommitteeError", "EndpointError", "InputError", "SandboxError"]

@@ -1,0 +1,208 @@
+"""Model clients: any OpenAI-compatible chat endpoint (vLLM, llama.cpp's server, OpenAI), through the openai SDK.
+
+Every sample is recorded as a ModelCall and cached on disk, keyed by (model, messages, parameters, sample index),
+so a rerun never pays twice for the same call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from solver.errors import EndpointError, InputError
+from solver.ledger import DEFAULT_PRICES, UNKNOWN_PRICE, ModelCall, Price
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_MAX_TOKENS = 768
+DEFAULT_TEMPERATURE = 0.8
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model endpoint."""
+
+    model: str
+    """The name the endpoint serves the model under."""
+    base_url: str
+    """The OpenAI-compatible API root, such as http://127.0.0.1:8001/v1."""
+    api_key_env: str | None = None
+    """Environment variable that holds the API key; None for local servers that need none."""
+    temperature: float = DEFAULT_TEMPERATURE
+    """Sampling temperature of non-greedy samples."""
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    """Completion tokens per sample."""
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    """Seconds one request may take (slow CPU servers need minutes for several samples)."""
+    max_retries: int = DEFAULT_MAX_RETRIES
+    """Retries, with backoff, on 429, 5xx and connection errors (the SDK's own policy)."""
+    supports_n: bool = True
+    """Ask for many samples in one request; the client notices servers that answer fewer and falls back."""
+    price: Price | None = None
+    """$ per million tokens; None looks the model up in the price table (unknown models cost 0)."""
+
+    def resolved_price(self, table: dict[str, Price] | None = None) -> Price:
+        if self.price is not None:
+            return self.price
+        return (table or DEFAULT_PRICES).get(self.model, UNKNOWN_PRICE)
+
+    def api_key(self) -> str:
+        if self.api_key_env is None:
+            return "not-needed"
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise InputError(f"the API key for {self.model} is missing: set the environment variable {self.api_key_env}")
+        return key
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str
+    call: ModelCall
+    index: int
+    """Position in this prompt's sample sequence (0 is the greedy sample when one was asked for)."""
+
+
+class ResponseCache:
+    """Answered samples on disk, one small JSON file each, written atomically (safe across processes)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(key).read_text())  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+            json.dump(value, f)
+        os.replace(f.name, path)
+
+
+def cache_key(model: str, messages: Messages, params: dict[str, Any], index: int) -> str:
+    blob = json.dumps([model, messages, params, index], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class ModelClient:
+    """Samples one model. Cheap to build: the HTTP client is made on first use."""
+
+    config: ModelConfig
+    tier: str
+    cache: ResponseCache | None = None
+    prices: dict[str, Price] | None = None
+    _client: openai.OpenAI | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:  # travels to Ray workers without its HTTP client
+        return {"config": self.config, "tier": self.tier, "cache": self.cache, "prices": self.prices}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    @property
+    def client(self) -> openai.OpenAI:
+        with self._lock:
+            if self._client is None:
+                self._client = openai.OpenAI(
+                    base_url=self.config.base_url,
+                    api_key=self.config.api_key(),
+                    timeout=self.config.timeout_s,
+                    max_retries=self.config.max_retries,
+                )
+            return self._client
+
+    def sample(self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0) -> list[Sample]:
+        """Samples ``start .. start+n-1`` of this prompt: cached ones free, the rest in as few requests as the
+        server allows. ``greedy`` asks for temperature 0 (then one sample is enough: it is deterministic)."""
+        params = {"temperature": 0.0 if greedy else self.config.temperature, "max_tokens": self.config.max_tokens}
+        keys = {i: cache_key(self.config.model, messages, params, i) for i in range(start, start + n)}
+        samples: dict[int, Sample] = {}
+        for i, key in keys.items():
+            if self.cache is not None and (hit := self.cache.get(key)) is not None:
+                samples[i] = Sample(hit["text"], replace(_call_from(hit), tier=self.tier, cached=True), i)
+        missing = [i for i in keys if i not in samples]
+        while missing:
+            want = len(missing) if self.config.supports_n else 1
+            texts, call = self._request(messages, params, want)
+            if want > 1 and len(texts) < want:
+                log.info("%s answered %d of %d samples per request: asking one at a time", self.config.base_url,
+                         len(texts), want)  # fmt: skip
+                self.config = replace(self.config, supports_n=False)
+            for text, i in zip(texts, missing, strict=False):
+                samples[i] = Sample(text, call, i)
+                if self.cache is not None:
+                    self.cache.put(keys[i], {"text": text, **_call_record(call)})
+            missing = missing[len(texts) :]
+        return [samples[i] for i in sorted(samples)]
+
+    def _request(self, messages: Messages, params: dict[str, Any], n: int) -> tuple[list[str], ModelCall]:
+        started = time.monotonic()
+        try:
+            response = self.client.chat.completions.create(
+                model=self.config.model, messages=messages, n=n, **params  # type: ignore[arg-type]
+            )
+        except openai.AuthenticationError as e:
+            raise EndpointError(f"{self.config.base_url} rejected the API key for {self.config.model}: "
+                                f"check {self.config.api_key_env}") from e  # fmt: skip
+        except openai.NotFoundError as e:
+            raise EndpointError(f"{self.config.base_url} does not serve a model named {self.config.model!r}") from e
+        except openai.APIError as e:
+            raise EndpointError(f"the {self.tier} model {self.config.model} at {self.config.base_url} failed "
+                                f"after {self.config.max_retries} retries: {e}") from e  # fmt: skip
+        latency = time.monotonic() - started
+        texts = [choice.message.content or "" for choice in response.choices]
+        if not texts:
+            raise EndpointError(f"{self.config.base_url} answered with no choices for {self.config.model}")
+        usage = response.usage
+        tokens_in = usage.prompt_tokens if usage else 0
+        tokens_out = usage.completion_tokens if usage else 0
+        price = self.config.resolved_price(self.prices)
+        # One record per sample: the request's usage and latency shared evenly among the samples it returned.
+        k = len(texts)
+        call = ModelCall(
+            tier=self.tier,
+            model=self.config.model,
+            tokens_in=tokens_in // k,
+            tokens_out=tokens_out // k,
+            cost=price.cost(tokens_in, tokens_out) / k,
+            latency_s=latency / k,
+            cached=False,
+        )
+        return texts, call
+
+
+def _call_record(call: ModelCall) -> dict[str, Any]:
+    return {
+        "tier": call.tier, "model": call.model, "tokens_in": call.tokens_in, "tokens_out": call.tokens_out,
+        "cost": call.cost, "latency_s": call.latency_s,
+    }  # fmt: skip
+
+
+def _call_from(record: dict[str, Any]) -> ModelCall:
+    return ModelCall(
+        tier=record["tier"], model=record["model"], tokens_in=record["tokens_in"], tokens_out=record["tokens_out"],
+        cost=record["cost"], latency_s=record["latency_s"], cached=False,
+    )  # fmt: skip

@@ -1,0 +1,88 @@
+"""The committee's decisions, as pure functions over records: which candidate wins, when to stop, when to escalate."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import comb
+
+from sandbox.result import RunResult, Verdict
+
+DEFAULT_SAMPLES = 10
+DEFAULT_BATCH = 5
+DEFAULT_FEEDBACK_CANDIDATES = 2
+
+
+@dataclass(frozen=True)
+class CommitteeConfig:
+    samples: int = DEFAULT_SAMPLES
+    """Most cheap candidates per task (before dropping duplicates)."""
+    batch: int = DEFAULT_BATCH
+    """Cheap candidates per round; the committee stops after the first round with a passing candidate."""
+    greedy_first: bool = True
+    """Make the first cheap candidate the greedy (temperature 0) answer: a small model's best single guess."""
+    escalate: bool = True
+    """Ask the strong model when no cheap candidate passes."""
+    feedback_candidates: int = DEFAULT_FEEDBACK_CANDIDATES
+    """Failed cheap candidates (with their test output) shown to the strong model."""
+    timeout_s: float = 10.0
+    """Sandbox wall-clock limit per candidate."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    program: str
+    tier: str
+    sample_index: int
+    result: RunResult
+    """The verdict on the selection tests."""
+
+
+class Next(enum.Enum):
+    ACCEPT = "accept"
+    SAMPLE_MORE = "sample_more"
+    ESCALATE = "escalate"
+    GIVE_UP = "give_up"
+    INFRA = "infra"
+
+
+def rank(candidate: Candidate) -> tuple[int, float, int, int]:
+    """Higher is better: passing, then share of tests passed, then failing over crashing, then earlier."""
+    r = candidate.result
+    share = r.passed / r.total if r.total else 0.0
+    not_crashing = int(r.verdict is Verdict.FAIL)
+    return (int(r.verdict is Verdict.PASS), share, not_crashing, -candidate.sample_index)
+
+
+def select(candidates: Sequence[Candidate]) -> Candidate | None:
+    """The best candidate; infra errors say nothing about a candidate, so they never win over a real verdict."""
+    judged = [c for c in candidates if c.result.verdict is not Verdict.INFRA_ERROR]
+    return max(judged, key=rank) if judged else None
+
+
+def next_step(candidates: Sequence[Candidate], *, cheap_left: int, strong_tried: bool, config: CommitteeConfig) -> Next:
+    """What to do after a round of verification."""
+    if any(c.result.verdict is Verdict.PASS for c in candidates):
+        return Next.ACCEPT
+    if candidates and all(c.result.verdict is Verdict.INFRA_ERROR for c in candidates):
+        return Next.INFRA  # a broken sandbox is never a reason to pay for the strong model
+    if cheap_left > 0:
+        return Next.SAMPLE_MORE
+    if config.escalate and not strong_tried:
+        return Next.ESCALATE
+    return Next.GIVE_UP
+
+
+def feedback_for_escalation(candidates: Sequence[Candidate], limit: int) -> list[tuple[str, str]]:
+    """The most instructive failures: best-ranked first, distinct programs only."""
+    failing = [c for c in candidates if c.result.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.TIMEOUT)]
+    failing.sort(key=rank, reverse=True)
+    return [(c.program, c.result.feedback or c.result.verdict.value) for c in failing[:limit]]
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples of which c are correct (Chen et al., 2021)."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)

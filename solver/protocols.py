@@ -1,0 +1,19 @@
+"""The seams of the solver: small Protocols that real adapters and test fakes both satisfy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sandbox.result import Job, RunResult
+from solver.models import Messages, Sample
+
+
+class Model(Protocol):
+    tier: str
+
+    def sample(self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0) -> list[Sample]: ...
+
+
+class Verifier(Protocol):
+    def run_many(self, jobs: Sequence[Job]) -> list[RunResult]: ...

@@ -1,0 +1,158 @@
+"""One task through the committee: cheap samples in rounds, verified in the sandbox, escalation when none passes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sandbox.result import Job, RunResult, Verdict
+from solver.errors import EndpointError
+from solver.extract import assemble, definitions_only, extract_code
+from solver.ledger import ModelCall, SandboxRun
+from solver.policy import Candidate, CommitteeConfig, Next, feedback_for_escalation, next_step, select
+from solver.prompts import escalation_prompt, solve_prompt
+from solver.protocols import Model, Verifier
+from solver.task import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Solution:
+    task_id: str
+    program: str
+    """The chosen program ("" when no model answered)."""
+    verdict: Verdict
+    """The chosen program's verdict on the selection tests."""
+    solved: bool
+    """It passed the selection tests; otherwise this is the best attempt."""
+    tier: str | None
+    """Who wrote the chosen program: cheap or strong."""
+    escalated: bool
+    samples: int
+    """Model samples drawn (duplicates included)."""
+    candidates: int
+    """Distinct programs verified."""
+    calls: tuple[ModelCall, ...]
+    runs: tuple[SandboxRun, ...]
+    hidden: Verdict | None = None
+    """The verdict on the hidden tests, when the run was scored."""
+    detail: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready dict (one line of results JSONL)."""
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        data["hidden"] = self.hidden.value if self.hidden else None
+        data["runs"] = [{**asdict(r)} for r in self.runs]
+        return data
+
+
+def selection_tests(task: Task) -> str:
+    """The task's selection tests; with none, at least check that the program loads and defines the function."""
+    if task.tests.strip():
+        return task.tests
+    return f"from solution import *\n\n\ndef test_defines_{task.entry_point}():\n    assert callable({task.entry_point})\n"
+
+
+class _Attempt:
+    """The mutable bookkeeping of one task's solve; turned into a frozen Solution at the end."""
+
+    def __init__(self, task: Task, verifier: Verifier, config: CommitteeConfig) -> None:
+        self.task, self.verifier, self.config = task, verifier, config
+        self.tests = selection_tests(task)
+        self.candidates: list[Candidate] = []
+        self.programs: set[str] = set()
+        self.calls: list[ModelCall] = []
+        self.runs: list[SandboxRun] = []
+        self.samples = 0
+
+    def verify(self, answers: list[tuple[str, str, int]]) -> None:
+        """Verify the new distinct programs among (answer text, tier, sample index)."""
+        fresh: list[tuple[str, str, int]] = []
+        for text, tier, index in answers:
+            code = definitions_only(extract_code(text, self.task.entry_point))
+            program = assemble(self.task.prompt, code, self.task.entry_point)
+            if program not in self.programs:
+                self.programs.add(program)
+                fresh.append((program, tier, index))
+        jobs = [Job(program, self.tests, timeout=self.config.timeout_s, fail_fast=True) for program, _, _ in fresh]
+        results = self.verifier.run_many(jobs) if jobs else []
+        for (program, tier, index), result in zip(fresh, results, strict=True):
+            self.candidates.append(Candidate(program, tier, index, result))
+            self.runs.append(SandboxRun("select", result.verdict.value, result.duration))
+
+    def draw(self, model: Model, messages: list[dict[str, str]], n: int, *, greedy: bool, start: int) -> None:
+        samples = model.sample(messages, n, greedy=greedy, start=start)
+        self.samples += len(samples)
+        self.calls.extend(s.call for s in samples)
+        self.verify([(s.text, model.tier, s.index) for s in samples])
+
+
+def solve_task(
+    task: Task,
+    cheap: Model,
+    strong: Model | None,
+    verifier: Verifier,
+    config: CommitteeConfig,
+    *,
+    score: bool = False,
+) -> Solution:
+    attempt = _Attempt(task, verifier, config)
+    messages = solve_prompt(task)
+    escalated, detail = False, ""
+    drawn = sampled = 0
+    try:
+        while True:
+            n = min(config.batch, config.samples - drawn)
+            if drawn == 0 and config.greedy_first and n > 0:
+                attempt.draw(cheap, messages, 1, greedy=True, start=0)
+                drawn, n = 1, n - 1
+            if n > 0:
+                attempt.draw(cheap, messages, n, greedy=False, start=sampled)
+                drawn, sampled = drawn + n, sampled + n
+            step = next_step(attempt.candidates, cheap_left=config.samples - drawn,
+                             strong_tried=strong is None, config=config)  # fmt: skip
+            if step is Next.ESCALATE and strong is not None:
+                escalated = True
+                failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
+                attempt.draw(strong, escalation_prompt(task, failures), 1, greedy=True, start=0)
+                step = next_step(attempt.candidates, cheap_left=0, strong_tried=True, config=config)
+            if step is not Next.SAMPLE_MORE:
+                break
+        if step is Next.INFRA:
+            detail = "every verification was an infra error: " + attempt.candidates[-1].result.detail
+    except EndpointError as e:
+        log.warning("%s: %s", task.id, e)
+        detail = str(e)
+    chosen = select(attempt.candidates)
+    verdict = Verdict.INFRA_ERROR if chosen is None or detail else chosen.result.verdict
+    hidden = None
+    if score and chosen is not None and task.hidden_tests.strip():
+        hidden = _score(attempt, chosen.program)
+    return Solution(
+        task_id=task.id,
+        program=chosen.program if chosen else "",
+        verdict=verdict,
+        solved=verdict is Verdict.PASS,
+        tier=chosen.tier if chosen else None,
+        escalated=escalated,
+        samples=attempt.samples,
+        candidates=len(attempt.candidates),
+        calls=tuple(attempt.calls),
+        runs=tuple(attempt.runs),
+        hidden=hidden,
+        detail=detail,
+    )
+
+
+def _score(attempt: _Attempt, program: str) -> Verdict:
+    """Run the hidden tests on the chosen program: scoring only, never selection."""
+    job = Job(program, attempt.task.hidden_tests, timeout=max(attempt.config.timeout_s, 30.0), fail_fast=True)
+    (result,) = attempt.verifier.run_many([job])
+    attempt.runs.append(SandboxRun("score", result.verdict.value, result.duration))
+    return result.verdict
+
+
+__all__ = ["RunResult", "Solution", "selection_tests", "solve_task"]

@@ -1,0 +1,113 @@
+"""The committee end to end: fake OpenAI-compatible servers (real HTTP), the real Docker sandbox, real Ray."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SandboxConfig, Verdict
+from solver import Committee, CommitteeConfig, ModelConfig, Task
+from solver.ledger import Price
+from tests.fake_openai import Reply, fake_openai, fenced, user_text
+
+TASK = Task(
+    id="add",
+    prompt='def add(a: int, b: int) -> int:\n    """Add two numbers.\n    >>> add(1, 2)\n    3\n    """\n',
+    entry_point="add",
+    tests="from solution import add\n\ndef test_one():\n    assert add(1, 2) == 3\n\ndef test_two():\n    assert add(0, 5) == 5\n",
+    hidden_tests="from solution import add\n\ndef test_hidden():\n    assert add(-4, 4) == 0\n",
+)
+RIGHT = "def add(a, b):\n    return a + b"
+HALF = "def add(a, b):\n    return 3"  # passes test_one only
+WRONG = "def add(a, b):\n    return a - b"
+
+
+def answers(*codes: str) -> Callable[[dict[str, Any]], Reply]:
+    """Answer the i-th request with codes[i] (the last repeats), one sample per request like llama.cpp."""
+    calls = iter(range(10**6))
+
+    def handler(request: dict[str, Any]) -> Reply:
+        i = next(calls)
+        return Reply([fenced(codes[min(i, len(codes) - 1)])])
+
+    return handler
+
+
+@pytest.fixture
+def committee_with(
+    ray_local: None, sandbox: Any, tmp_path: Path
+) -> Iterator[Callable[..., tuple[Committee, Any, Any]]]:
+    stack = []
+
+    def make(cheap_handler: Any, strong_handler: Any, **config: Any) -> tuple[Committee, Any, Any]:
+        cheap_ctx, strong_ctx = fake_openai(cheap_handler), fake_openai(strong_handler)
+        cheap, strong = cheap_ctx.__enter__(), strong_ctx.__enter__()
+        stack.extend([cheap_ctx, strong_ctx])
+        committee = Committee(
+            cheap=ModelConfig(model="cheap", base_url=cheap.base_url, price=Price(1, 1), max_retries=0),
+            strong=ModelConfig(model="strong", base_url=strong.base_url, price=Price(50, 50), max_retries=0),
+            config=CommitteeConfig(**{"samples": 4, "batch": 2, **config}),
+            sandbox=SandboxConfig(containers=1),
+            cache_dir=tmp_path / "cache",
+        )
+        stack.append(committee)
+        return committee, cheap, strong
+
+    yield make
+    for item in reversed(stack):
+        item.__exit__(None, None, None)
+
+
+def test_cheap_pass_stops_early_and_never_calls_strong(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(answers(WRONG, RIGHT, WRONG), answers(RIGHT))
+    solution = committee.solve(TASK, score=True)
+    assert (solution.solved, solution.tier, solution.escalated, solution.hidden) == (True, "cheap", False, Verdict.PASS)
+    assert len(cheap.requests) == 2  # greedy + one sample: the first round had a pass, so no second round
+    assert strong.requests == []
+    assert cheap.requests[0]["temperature"] == 0.0
+    assert solution.samples == 2 and len(solution.calls) == 2
+
+
+def test_no_cheap_pass_escalates_with_the_failures_as_context(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(answers(WRONG, HALF), answers(RIGHT))
+    solution = committee.solve(TASK)
+    assert (solution.solved, solution.tier, solution.escalated) == (True, "strong", True)
+    assert len(cheap.requests) == 4 and len(strong.requests) == 1
+    context = user_text(strong.requests[0])
+    assert "These attempts failed" in context and "return 3" in context and "test_two" in context
+    assert solution.candidates == 3  # WRONG, HALF (repeats dropped), RIGHT
+    strong_cost = sum(c.cost for c in solution.calls if c.tier == "strong")
+    assert strong_cost == pytest.approx((100 + 50) * 50 / 1e6)
+
+
+def test_unsolved_returns_the_best_attempt(committee_with: Any) -> None:
+    committee, _, _ = committee_with(answers(WRONG, HALF), answers(WRONG))
+    solution = committee.solve(TASK)
+    assert not solution.solved and solution.escalated
+    assert solution.verdict is Verdict.FAIL and "return 3" in solution.program
+
+
+def test_dead_cheap_endpoint_is_infra_not_escalation(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(lambda r: Reply(status=500), answers(RIGHT))
+    solution = committee.solve(TASK)
+    assert solution.verdict is Verdict.INFRA_ERROR and not solution.escalated
+    assert strong.requests == [] and "cheap model" in solution.detail
+
+
+def test_rerun_is_served_from_the_cache(committee_with: Any) -> None:
+    committee, cheap, _ = committee_with(answers(WRONG, RIGHT), answers(RIGHT))
+    first = committee.solve(TASK)
+    again = committee.solve(TASK)
+    assert len(cheap.requests) == 2
+    assert again.program == first.program and all(c.cached for c in again.calls)
+
+
+def test_many_tasks_in_parallel(committee_with: Any) -> None:
+    committee, _, _ = committee_with(answers(RIGHT), answers(RIGHT), samples=1)
+    tasks = [Task(**{**TASK.__dict__, "id": f"add-{i}"}) for i in range(6)]
+    solutions = list(committee.solve_many(tasks))
+    assert sorted(s.task_id for s in solutions) == sorted(t.id for t in tasks)
+    assert all(s.solved for s in solutions)
