@@ -83,8 +83,13 @@ def run_bench(
 def write_report(path: Path, summaries: Sequence[Summary]) -> None:
     base = next((s for s in summaries if s.config == "strong-alone"), None)
     report = [
-        {**asdict(s), "pass_at_1": s.pass_at_1, "cost": s.cost, "escalation_rate": s.escalation_rate,
-         "cost_fraction_of_strong_alone": cost_fraction(s, base)}  # fmt: skip
+        {
+            **asdict(s),
+            "pass_at_1": s.pass_at_1,
+            "cost": s.cost,
+            "escalation_rate": s.escalation_rate,
+            "cost_fraction_of_strong_alone": cost_fraction(s, base),
+        }  # fmt: skip
         for s in summaries
     ]
     path.write_text(json.dumps(report, indent=2) + "\n")

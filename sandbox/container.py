@@ -6,6 +6,7 @@ our process goes away for any reason, even SIGKILL, the runner reads EOF, exits,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -153,15 +154,12 @@ class Container:
         """Remove the container now; safe to call twice and when the engine is gone."""
         for stream in (self._sock, self._attached):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self._sock = self._attached = None
-        try:
+        # Already gone (auto-removed) or the engine is down: nothing is left to do then.
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
             self._client.api.remove_container(self.id, force=True)
-        except (docker.errors.DockerException, requests.RequestException):
-            pass  # already gone (auto-removed) or the engine is down: nothing left to do here
 
 
 def remove_leftovers(client: docker.DockerClient) -> int:

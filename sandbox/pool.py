@@ -41,6 +41,9 @@ class SandboxConfig:
     """What the image is built from; built on first use when missing."""
     grace_s: float = DEFAULT_GRACE_S
     """Seconds past a job's timeout before the host gives up on the runner and kills the container from outside."""
+    reuse: bool = True
+    """Keep containers warm between candidates. False gives each candidate a fresh container, removed after it:
+    slow, and the reference the warm path is checked against."""
 
 
 def connect() -> docker.DockerClient:
@@ -90,6 +93,8 @@ class Sandbox:
         if removed := remove_leftovers(self._client):
             log.info("removed %d sandbox containers left by an earlier run", removed)
         self._image = ensure_image(self._client, self.config.image)
+        if not self.config.reuse:
+            return
         with ThreadPoolExecutor(self.config.containers) as pool:
             for container in pool.map(lambda _: self._new_container(), range(self.config.containers)):
                 self._idle.put(container)
@@ -127,6 +132,8 @@ class Sandbox:
 
     def _take(self) -> Container:
         """An idle container; a new one when the pool has shrunk (containers that died are not put back)."""
+        if not self.config.reuse:
+            return self._new_container()
         try:
             return self._idle.get_nowait()
         except queue.Empty:
@@ -136,7 +143,7 @@ class Sandbox:
         return self._new_container() if grow else self._idle.get()
 
     def _release(self, container: Container, healthy: bool) -> None:
-        if healthy:
+        if healthy and self.config.reuse:
             self._idle.put(container)
         else:
             with self._lock:
@@ -195,7 +202,7 @@ class Sandbox:
         jobs = list(jobs)
         unique = list(dict.fromkeys(jobs))
         with ThreadPoolExecutor(self.config.containers) as pool:
-            results = dict(zip(unique, pool.map(self.run, unique)))
+            results = dict(zip(unique, pool.map(self.run, unique), strict=False))
         for job in jobs:
             yield results[job]
 

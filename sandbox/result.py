@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"  # a test's assertion failed
     ERROR = "ERROR"  # the candidate raised, did not load, or died

@@ -15,6 +15,7 @@ top-level ``test_*`` function of the tests is called in order. An AssertionError
 is an error. The runner must stay compatible with the image's Python (3.11) and use only the standard library.
 """
 
+import contextlib
 import ctypes
 import importlib
 import json
@@ -44,10 +45,7 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     for seq, line in enumerate(sys.stdin):
         job = json.loads(line)
-        if job.get("op") == "ping":
-            reply = {"id": job.get("id"), "pong": True}
-        else:
-            reply = run_job(job, f"/work/j{seq}")
+        reply = {"id": job.get("id"), "pong": True} if job.get("op") == "ping" else run_job(job, f"/work/j{seq}")
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
 
@@ -112,7 +110,7 @@ def collect(pid, fds, deadline, cap):
     Every other process in the container is dead when this returns.
     """
     streams = [Capped(cap), Capped(cap), Capped(RESULT_CAP)]
-    open_fds = dict(zip(fds, streams))
+    open_fds = dict(zip(fds, streams, strict=False))
     try:
         exit_fd = os.pidfd_open(pid)
     except (AttributeError, OSError):
@@ -152,10 +150,8 @@ def read_into(fd, open_fds):
 
 
 def kill_group(pid):
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def kill_everything():
@@ -197,10 +193,8 @@ def wipe():
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             else:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(path)
-                except OSError:
-                    pass
 
 
 def describe_exit(status):
@@ -233,9 +227,9 @@ def child(job, workdir, write_fds):
     os.chdir(workdir)
     os.environ.clear()
     os.environ.update(CHILD_ENV)
-    sys.stdin = open(0)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    sys.stdin = open(0)  # noqa: SIM115 - lives as long as the child
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.path.insert(0, workdir)
     sys.dont_write_bytecode = True
     result = run_tests(bool(job.get("fail_fast", False)))

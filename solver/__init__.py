@@ -1,6 +1,6 @@
 """committee: many cheap code-model samples checked by real tests; an expensive model only where it helps.
 
-    from solver import Committee, ModelConfig, load_tasks
+from solver import Committee, ModelConfig, load_tasks
 """
 
 from sandbox.result import Verdict

@@ -22,14 +22,21 @@ from rich.table import Table
 from sandbox import ImageSpec, SandboxConfig, SandboxError, ensure_image
 from sandbox.pool import connect
 from solver.committee import DEFAULT_CACHE_DIR, DEFAULT_MAX_IN_FLIGHT, Committee
-from solver.endpoints import DEFAULT_CHEAP, DEFAULT_STRONG, check_endpoint, open_model, parse_prices
+from solver.endpoints import (
+    DEFAULT_CHEAP,
+    DEFAULT_STRONG,
+    check_endpoint,
+    open_model,
+    parse_prices,
+    validate_spec,
+)
 from solver.errors import CommitteeError
 from solver.ledger import DEFAULT_PRICES, totals
 from solver.policy import DEFAULT_BATCH, DEFAULT_SAMPLES, CommitteeConfig
 from solver.task import load_tasks
 
 log = logging.getLogger("solver")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # soft wrap: an error stays one line
 
 
 class State:
@@ -88,10 +95,23 @@ def committee_options(f: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _committee(cheap: str, strong: str, prices: tuple[str, ...], samples: int, batch: int, containers: int,
-               parallel: int, ray_address: str | None, cache_dir: Path, log_dir: Path) -> Iterator[Committee]:  # fmt: skip
+def _committee(
+    cheap: str,
+    strong: str,
+    prices: tuple[str, ...],
+    samples: int,
+    batch: int,
+    containers: int,
+    parallel: int,
+    ray_address: str | None,
+    cache_dir: Path,
+    log_dir: Path,
+) -> Iterator[Committee]:
     price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
     with contextlib.ExitStack() as stack:
+        specs = [cheap] if strong == "none" else [cheap, strong]
+        for spec in specs:
+            validate_spec(spec)  # every spec is checked before any server starts
         console.print(f"[dim]starting models (cheap: {cheap}, strong: {strong})...[/]")
         cheap_config = open_model(cheap, stack, log_dir=log_dir)
         strong_config = None if strong == "none" else open_model(strong, stack, log_dir=log_dir)
@@ -250,4 +270,3 @@ def main() -> None:
             console.print_exception()
         console.print(f"[red]Error:[/] {e}")
         sys.exit(1)
-

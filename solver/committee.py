@@ -93,7 +93,8 @@ class Committee:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)  # fmt: skip
                 self._started_ray = True
-            self._actor = SandboxActor.options(max_concurrency=4 * self.max_in_flight).remote(self.sandbox)
+            actor_class: Any = SandboxActor
+            self._actor = actor_class.options(max_concurrency=4 * self.max_in_flight).remote(self.sandbox)
         return self._actor
 
     def _client(self, config: ModelConfig, tier: str) -> ModelClient:

@@ -30,12 +30,19 @@ def parse_spec(spec: str) -> ModelConfig | str:
     raise InputError(f"model {spec!r} not understood: use {SPEC_FORMS}")
 
 
+def validate_spec(spec: str) -> None:
+    """Raise InputError for a spec that cannot work: unparseable, or a remote endpoint whose key is missing."""
+    parsed = parse_spec(spec)
+    if not isinstance(parsed, str):
+        parsed.api_key()  # a missing key is an input error now, not a failure an hour into a run
+
+
 def open_model(spec: str, stack: contextlib.ExitStack, *, log_dir: Path) -> ModelConfig:
     """The endpoint for ``spec``, starting a local server (stopped with ``stack``) when it names a local model."""
+    validate_spec(spec)
     parsed = parse_spec(spec)
     if isinstance(parsed, str):
         return stack.enter_context(llama_server(parsed, log_dir=log_dir))
-    parsed.api_key()  # a missing key is an input error now, not a failure an hour into a run
     return parsed
 
 

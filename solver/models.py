@@ -65,7 +65,9 @@ class ModelConfig:
             return "not-needed"
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise InputError(f"the API key for {self.model} is missing: set the environment variable {self.api_key_env}")
+            raise InputError(
+                f"the API key for {self.model} is missing: set the environment variable {self.api_key_env}"
+            )
         return key
 
 
@@ -123,6 +125,10 @@ class ModelClient:
         self.__init__(**state)  # type: ignore[misc]
 
     @property
+    def batches_samples(self) -> bool:
+        return self.config.supports_n
+
+    @property
     def client(self) -> openai.OpenAI:
         with self._lock:
             if self._client is None:
@@ -162,7 +168,10 @@ class ModelClient:
         started = time.monotonic()
         try:
             response = self.client.chat.completions.create(
-                model=self.config.model, messages=messages, n=n, **params  # type: ignore[arg-type]
+                model=self.config.model,
+                messages=messages,  # type: ignore[arg-type]
+                n=n,
+                **params,
             )
         except openai.AuthenticationError as e:
             raise EndpointError(f"{self.config.base_url} rejected the API key for {self.config.model}: "

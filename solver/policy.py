@@ -19,9 +19,10 @@ class CommitteeConfig:
     samples: int = DEFAULT_SAMPLES
     """Most cheap candidates per task (before dropping duplicates)."""
     batch: int = DEFAULT_BATCH
-    """Cheap candidates per round; the committee stops after the first round with a passing candidate."""
+    """Cheap candidates per round where the server samples many in one request; the committee stops after the
+    first round with a passing candidate. Servers that sample one at a time get rounds of one."""
     greedy_first: bool = True
-    """Make the first cheap candidate the greedy (temperature 0) answer: a small model's best single guess."""
+    """Make the first cheap round the greedy (temperature 0) answer alone: a small model's best single guess."""
     escalate: bool = True
     """Ask the strong model when no cheap candidate passes."""
     feedback_candidates: int = DEFAULT_FEEDBACK_CANDIDATES
@@ -45,6 +46,19 @@ class Next(enum.Enum):
     ESCALATE = "escalate"
     GIVE_UP = "give_up"
     INFRA = "infra"
+
+
+def round_sizes(config: CommitteeConfig, *, batched: bool) -> list[int]:
+    """Sizes of the cheap sampling rounds. Verifying a candidate costs milliseconds and sampling one costs seconds,
+    so rounds are as small as the server allows: one at a time unless it samples a batch in one request."""
+    sizes, left = [], config.samples
+    if config.greedy_first and left > 0:
+        sizes, left = [1], left - 1
+    step = config.batch if batched else 1
+    while left > 0:
+        sizes.append(min(step, left))
+        left -= sizes[-1]
+    return sizes
 
 
 def rank(candidate: Candidate) -> tuple[int, float, int, int]:

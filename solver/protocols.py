@@ -12,6 +12,11 @@ from solver.models import Messages, Sample
 class Model(Protocol):
     tier: str
 
+    @property
+    def batches_samples(self) -> bool:
+        """The server returns many samples of one prompt in one request."""
+        ...
+
     def sample(self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0) -> list[Sample]: ...
 
 

@@ -10,7 +10,15 @@ from sandbox.result import Job, RunResult, Verdict
 from solver.errors import EndpointError
 from solver.extract import assemble, definitions_only, extract_code
 from solver.ledger import ModelCall, SandboxRun
-from solver.policy import Candidate, CommitteeConfig, Next, feedback_for_escalation, next_step, select
+from solver.policy import (
+    Candidate,
+    CommitteeConfig,
+    Next,
+    feedback_for_escalation,
+    next_step,
+    round_sizes,
+    select,
+)
 from solver.prompts import escalation_prompt, solve_prompt
 from solver.protocols import Model, Verifier
 from solver.task import Task
@@ -53,7 +61,9 @@ def selection_tests(task: Task) -> str:
     """The task's selection tests; with none, at least check that the program loads and defines the function."""
     if task.tests.strip():
         return task.tests
-    return f"from solution import *\n\n\ndef test_defines_{task.entry_point}():\n    assert callable({task.entry_point})\n"
+    return (
+        f"from solution import *\n\n\ndef test_defines_{task.entry_point}():\n    assert callable({task.entry_point})\n"
+    )
 
 
 class _Attempt:
@@ -102,25 +112,23 @@ def solve_task(
     attempt = _Attempt(task, verifier, config)
     messages = solve_prompt(task)
     escalated, detail = False, ""
-    drawn = sampled = 0
+    rounds = round_sizes(config, batched=cheap.batches_samples)
+    left, sampled = sum(rounds), 0
     try:
-        while True:
-            n = min(config.batch, config.samples - drawn)
-            if drawn == 0 and config.greedy_first and n > 0:
-                attempt.draw(cheap, messages, 1, greedy=True, start=0)
-                drawn, n = 1, n - 1
-            if n > 0:
-                attempt.draw(cheap, messages, n, greedy=False, start=sampled)
-                drawn, sampled = drawn + n, sampled + n
-            step = next_step(attempt.candidates, cheap_left=config.samples - drawn,
-                             strong_tried=strong is None, config=config)  # fmt: skip
-            if step is Next.ESCALATE and strong is not None:
-                escalated = True
-                failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
-                attempt.draw(strong, escalation_prompt(task, failures), 1, greedy=True, start=0)
-                step = next_step(attempt.candidates, cheap_left=0, strong_tried=True, config=config)
+        step = next_step([], cheap_left=left, strong_tried=strong is None, config=config)
+        for n, size in enumerate(rounds):
+            greedy = n == 0 and config.greedy_first
+            attempt.draw(cheap, messages, size, greedy=greedy, start=0 if greedy else sampled)
+            sampled += 0 if greedy else size
+            left -= size
+            step = next_step(attempt.candidates, cheap_left=left, strong_tried=strong is None, config=config)
             if step is not Next.SAMPLE_MORE:
                 break
+        if step is Next.ESCALATE and strong is not None:
+            escalated = True
+            failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
+            attempt.draw(strong, escalation_prompt(task, failures), 1, greedy=True, start=0)
+            step = next_step(attempt.candidates, cheap_left=0, strong_tried=True, config=config)
         if step is Next.INFRA:
             detail = "every verification was an infra error: " + attempt.candidates[-1].result.detail
     except EndpointError as e:

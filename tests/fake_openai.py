@@ -51,19 +51,30 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
             reply = handler(body)
             time.sleep(reply.delay_s)
             if reply.status != 200:
-                self._send(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}},
-                           reply.headers)
+                self._send(
+                    reply.status, {"error": {"message": "scripted failure", "type": "server_error"}}, reply.headers
+                )
                 return
             choices = [
                 {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
                 for i, t in enumerate(reply.texts)
             ]
             out = reply.completion_tokens_each * len(reply.texts)
-            self._send(200, {
-                "id": "fake", "object": "chat.completion", "created": 0, "model": body["model"], "choices": choices,
-                "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": out,
-                          "total_tokens": reply.prompt_tokens + out},
-            })
+            self._send(
+                200,
+                {
+                    "id": "fake",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": choices,
+                    "usage": {
+                        "prompt_tokens": reply.prompt_tokens,
+                        "completion_tokens": out,
+                        "total_tokens": reply.prompt_tokens + out,
+                    },
+                },
+            )
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()

@@ -34,11 +34,15 @@ CASES = {
     "one huge allocation": ("hog = bytearray(8 << 30)\n", "pass", {Verdict.ERROR}),
     "infinite loop": ("while True:\n    pass\n", "pass", {Verdict.TIMEOUT}),
     "sleep ignoring SIGTERM": (
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n", "pass",
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n",
+        "pass",
         {Verdict.TIMEOUT},
     ),
-    "only loopback interface": ("import socket\n", "assert [n for _, n in socket.if_nameindex()] == ['lo']",
-                                {Verdict.PASS}),
+    "only loopback interface": (
+        "import socket\n",
+        "assert [n for _, n in socket.if_nameindex()] == ['lo']",
+        {Verdict.PASS},
+    ),
     "name resolution fails": (
         "import socket\n",
         "import pytest\nwith pytest.raises(OSError):\n    socket.getaddrinfo('deb.debian.org', 80)",
@@ -71,12 +75,16 @@ CASES = {
         {Verdict.PASS},
     ),
     "print 100 MB": ("import sys\nsys.stdout.write('x' * (100 << 20))\n", "pass", {Verdict.PASS}),
-    "kill PID 1": ("import os, signal\nfor s in (signal.SIGKILL, signal.SIGTERM):\n    os.kill(1, s)\n", "pass",
-                   {Verdict.PASS}),
+    "kill PID 1": (
+        "import os, signal\nfor s in (signal.SIGKILL, signal.SIGTERM):\n    os.kill(1, s)\n",
+        "pass",
+        {Verdict.PASS},
+    ),
     "kill every process": (
         "import os, signal\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) != os.getpid():\n"
         "        try:\n            os.kill(int(p), signal.SIGKILL)\n        except OSError:\n            pass\n",
-        "pass", {Verdict.PASS},
+        "pass",
+        {Verdict.PASS},
     ),
     "exit hard mid-test": ("import os\n", "os._exit(0)", {Verdict.ERROR}),
 }

@@ -17,7 +17,11 @@ TASK = Task(
     id="add",
     prompt='def add(a: int, b: int) -> int:\n    """Add two numbers.\n    >>> add(1, 2)\n    3\n    """\n',
     entry_point="add",
-    tests="from solution import add\n\ndef test_one():\n    assert add(1, 2) == 3\n\ndef test_two():\n    assert add(0, 5) == 5\n",
+    tests=(
+        "from solution import add\n\n"
+        "def test_one():\n    assert add(1, 2) == 3\n\n"
+        "def test_two():\n    assert add(0, 5) == 5\n"
+    ),
     hidden_tests="from solution import add\n\ndef test_hidden():\n    assert add(-4, 4) == 0\n",
 )
 RIGHT = "def add(a, b):\n    return a + b"
@@ -42,12 +46,16 @@ def committee_with(
 ) -> Iterator[Callable[..., tuple[Committee, Any, Any]]]:
     stack = []
 
-    def make(cheap_handler: Any, strong_handler: Any, **config: Any) -> tuple[Committee, Any, Any]:
+    def make(
+        cheap_handler: Any, strong_handler: Any, supports_n: bool = False, **config: Any
+    ) -> tuple[Committee, Any, Any]:
         cheap_ctx, strong_ctx = fake_openai(cheap_handler), fake_openai(strong_handler)
         cheap, strong = cheap_ctx.__enter__(), strong_ctx.__enter__()
         stack.extend([cheap_ctx, strong_ctx])
         committee = Committee(
-            cheap=ModelConfig(model="cheap", base_url=cheap.base_url, price=Price(1, 1), max_retries=0),
+            cheap=ModelConfig(
+                model="cheap", base_url=cheap.base_url, price=Price(1, 1), max_retries=0, supports_n=supports_n
+            ),
             strong=ModelConfig(model="strong", base_url=strong.base_url, price=Price(50, 50), max_retries=0),
             config=CommitteeConfig(**{"samples": 4, "batch": 2, **config}),
             sandbox=SandboxConfig(containers=1),
@@ -103,6 +111,16 @@ def test_rerun_is_served_from_the_cache(committee_with: Any) -> None:
     again = committee.solve(TASK)
     assert len(cheap.requests) == 2
     assert again.program == first.program and all(c.cached for c in again.calls)
+
+
+def test_batched_server_gets_rounds_in_one_request(committee_with: Any) -> None:
+    def vllm_like(request: dict[str, Any]) -> Reply:
+        return Reply([fenced(WRONG if request["temperature"] == 0 else HALF)] * request["n"])
+
+    committee, cheap, _ = committee_with(vllm_like, answers(RIGHT), supports_n=True, samples=5, batch=2)
+    solution = committee.solve(TASK)
+    assert [r["n"] for r in cheap.requests] == [1, 2, 2]  # greedy alone, then batches
+    assert solution.samples == 6 and solution.candidates == 3 and solution.tier == "strong"  # 5 cheap, 1 strong
 
 
 def test_many_tasks_in_parallel(committee_with: Any) -> None:

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 
 from solver.extract import assemble, definitions_only, extract_code
 
-PROMPT = 'from typing import List\n\n\ndef add(xs: List[int]) -> int:\n    """Sum the list.\n    >>> add([1, 2])\n    3\n    """\n'
+PROMPT = (
+    "from typing import List\n\n\n"
+    'def add(xs: List[int]) -> int:\n    """Sum the list.\n    >>> add([1, 2])\n    3\n    """\n'
+)
 
 
 def test_fenced_block_with_prose() -> None:
@@ -23,7 +26,9 @@ def test_prefers_the_block_that_defines_the_entry_point() -> None:
 
 
 def test_thinking_is_dropped() -> None:
-    answer = "<think>maybe ```python\ndef add(xs): return 0\n```</think>\n```python\ndef add(xs):\n    return sum(xs)\n```"
+    answer = (
+        "<think>maybe ```python\ndef add(xs): return 0\n```</think>\n```python\ndef add(xs):\n    return sum(xs)\n```"
+    )
     assert "sum" in extract_code(answer, "add")
 
 

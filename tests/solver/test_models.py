@@ -61,9 +61,9 @@ def test_rate_limit_with_retry_after_is_retried() -> None:
 
 
 def test_persistent_failure_is_an_endpoint_error() -> None:
-    with fake_openai(lambda req: Reply(status=500, headers={"retry-after": "0"})) as server:
-        with pytest.raises(EndpointError, match="failed after 2 retries"):
-            ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)
+    failing = fake_openai(lambda req: Reply(status=500, headers={"retry-after": "0"}))
+    with failing as server, pytest.raises(EndpointError, match="failed after 2 retries"):
+        ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)
     assert len(server.requests) == 3
 
 
@@ -99,6 +99,5 @@ def test_missing_api_key_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_empty_choices_is_an_endpoint_error() -> None:
-    with fake_openai(lambda req: Reply([])) as server:
-        with pytest.raises(EndpointError, match="no choices"):
-            ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)
+    with fake_openai(lambda req: Reply([])) as server, pytest.raises(EndpointError, match="no choices"):
+        ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)

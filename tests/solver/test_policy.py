@@ -7,7 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.result import RunResult, Verdict
-from solver.policy import Candidate, CommitteeConfig, Next, feedback_for_escalation, next_step, pass_at_k, select
+from solver.policy import (
+    Candidate,
+    CommitteeConfig,
+    Next,
+    feedback_for_escalation,
+    next_step,
+    pass_at_k,
+    round_sizes,
+    select,
+)
 
 CONFIG = CommitteeConfig()
 
@@ -71,3 +80,10 @@ def test_pass_at_k_is_a_probability_growing_with_k(nck: tuple[int, int, int]) ->
     assert 0.0 <= p <= 1.0
     if k < n:
         assert pass_at_k(n, c, k + 1) >= p - 1e-12
+
+
+def test_rounds_start_with_the_greedy_answer_alone() -> None:
+    assert round_sizes(CommitteeConfig(samples=10, batch=4), batched=True) == [1, 4, 4, 1]
+    assert round_sizes(CommitteeConfig(samples=3, batch=4), batched=False) == [1, 1, 1]
+    assert round_sizes(CommitteeConfig(samples=4, batch=2, greedy_first=False), batched=True) == [2, 2]
+    assert round_sizes(CommitteeConfig(samples=0), batched=True) == []

@@ -52,8 +52,10 @@ def test_our_format_and_json_list(tmp_path: Path) -> None:
         ('{"id": "a", "prompt": "p", "entry_point": "no good"}', "not a Python identifier"),
         ('{"id": "a", "prompt": "p", "entry_point": "f", "tests": 5}', "'tests' must be a string"),
         ('{"id": "a", "prompt": "p", "entry_point": "f", "language": "rust"}', "not supported"),
-        ('{"id": "a", "prompt": "p", "entry_point": "f"}\n{"id": "a", "prompt": "p", "entry_point": "f"}',
-         "appears more than once"),
+        (
+            '{"id": "a", "prompt": "p", "entry_point": "f"}\n{"id": "a", "prompt": "p", "entry_point": "f"}',
+            "appears more than once",
+        ),
         ("", "holds no tasks"),
     ],
 )
