@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import time
 
-from rich.console import Console
 from rich.table import Table
 
+from benchmarks.report import print_table
 from sandbox import Job, Sandbox, SandboxConfig, Verdict
 
 HEALTHY = Job("def f():\n    return 1\n", "from solution import f\n\ndef test_f():\n    assert f() == 1\n")
@@ -105,7 +105,7 @@ def main() -> None:
             failures += not ok
             expected = " or ".join(sorted(v.value for v in verdicts))
             table.add_row(case, result.verdict.value, expected, f"{seconds:.2f}", "yes" if healthy else "NO")
-    Console().print(table)
+    print_table(table)
     if failures:
         raise SystemExit(f"{failures} cases not contained as expected")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 
@@ -92,3 +94,8 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
             str(s.infra_errors),
         )
     return t
+
+
+def print_table(table: Table) -> None:
+    """Print to stdout at full width even when it is a file or a pipe (rich would cut it to 80 columns)."""
+    Console(width=None if sys.stdout.isatty() else 200).print(table)

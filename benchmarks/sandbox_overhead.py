@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from rich.console import Console
 from rich.table import Table
 
 from benchmarks.datasets import load_benchmark
+from benchmarks.report import print_table
 from sandbox import Job, Sandbox, SandboxConfig
 
 
@@ -53,7 +53,7 @@ def main() -> None:
         per = 1000 * wall / len(jobs)
         table.add_row(name, f"{wall:.2f}", f"{per:.1f}", f"{len(jobs) / wall:.1f}", f"{base / wall:.1f}x",
                       f"{verdicts.count('PASS')}/{len(jobs)}")  # fmt: skip
-    Console().print(table)
+    print_table(table)
     if rows[0][2] != rows[1][2]:
         raise SystemExit("verdicts differ between the two modes")
 

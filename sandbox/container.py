@@ -102,10 +102,24 @@ class Container:
 
     def request(self, message: dict[str, Any], *, deadline: float) -> dict[str, Any]:
         """Send one JSON line, return the runner's JSON answer; raise RunnerGone or RunnerSilent."""
+        self.send([message])
+        return self.receive(deadline=deadline)
+
+    def send(self, messages: list[dict[str, Any]]) -> None:
+        """Queue jobs for the runner, one JSON line each, in one write; it answers them in order."""
         if self._sock is None:
             raise RunnerGone("container already closed")
         try:
-            self._sock.sendall(json.dumps(message).encode() + b"\n")
+            self._sock.settimeout(60)
+            self._sock.sendall(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
+        except OSError as e:
+            raise RunnerGone(f"lost the runner's stream: {e}") from e
+
+    def receive(self, *, deadline: float) -> dict[str, Any]:
+        """The runner's next answer; raise RunnerGone or RunnerSilent."""
+        if self._sock is None:
+            raise RunnerGone("container already closed")
+        try:
             line = self._read_line(deadline)
         except TimeoutError as e:
             raise RunnerSilent(str(e)) from e

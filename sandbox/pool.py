@@ -7,7 +7,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTAINERS = 2
 DEFAULT_GRACE_S = 10.0
+PIPELINE_DEPTH = 16  # jobs sent to a container at once by run_many
 ENGINE_HINT = (
     "start one with `sudo dockerd &` (Debian: `apt-get install -y docker.io`) or `sudo systemctl start docker`, "
     "or point DOCKER_HOST at a running engine"
@@ -115,18 +116,55 @@ class Sandbox:
 
     def run(self, job: Job) -> RunResult:
         """Verify one candidate. Thread-safe; blocks while every container is busy."""
+        return self._run_batch([job])[0]
+
+    def run_many(self, jobs: Iterable[Job]) -> list[RunResult]:
+        """Verify many candidates in parallel, in input order; identical jobs run once.
+
+        Jobs go to the containers in pipelined batches: a batch's jobs are all sent at once and the runner takes
+        them back to back, so a candidate costs no round trip of its own.
+        """
+        jobs = list(jobs)
+        unique = list(dict.fromkeys(jobs))
+        size = max(1, min(PIPELINE_DEPTH, len(unique) // (2 * self.config.containers)))
+        batches = [unique[i : i + size] for i in range(0, len(unique), size)]
+        with ThreadPoolExecutor(self.config.containers) as pool:
+            done = pool.map(self._run_batch, batches)
+            results = {
+                job: r for batch, rs in zip(batches, done, strict=True) for job, r in zip(batch, rs, strict=True)
+            }
+        return [results[job] for job in jobs]
+
+    def _run_batch(self, jobs: list[Job]) -> list[RunResult]:
+        """Run ``jobs`` back to back on one container. When the container dies or hangs, the job it died on is
+        settled on a fresh container and the jobs after it run again elsewhere."""
         self.start()
         try:
             container = self._take()
-            result, healthy = self._run_on(container, job, last_try=False)
-            self._release(container, healthy)
-            if result is None:
-                # The container died: its fault or the candidate's. A fresh container settles which.
-                container = self._new_container()
-                result, healthy = self._run_on(container, job, last_try=True)
-                self._release(container, healthy)
+            container.send([self._message(job, container.limits) for job in jobs])
+        except (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent) as e:
+            return [RunResult.infra(f"could not start a sandbox container ({e}); is the Docker engine up?")] * len(jobs)
+        results: list[RunResult] = []
+        for job in jobs:
+            result, healthy = self._receive(container, job, last_try=False)
+            if not healthy:
+                self._release(container, healthy=False)
+                results.append(result if result is not None else self._settle(job))
+                return results + (self._run_batch(jobs[len(results) :]) if len(results) < len(jobs) else [])
+            assert result is not None
+            results.append(result)
+        self._release(container, healthy=True)
+        return results
+
+    def _settle(self, job: Job) -> RunResult:
+        """A container died under ``job``: its fault or the candidate's. A fresh container settles which."""
+        try:
+            container = self._new_container()
+            container.send([self._message(job, container.limits)])
         except (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent) as e:
             return RunResult.infra(f"could not start a sandbox container ({e}); is the Docker engine up?")
+        result, healthy = self._receive(container, job, last_try=True)
+        self._release(container, healthy)
         assert result is not None
         return result
 
@@ -150,10 +188,9 @@ class Sandbox:
                 self._live.discard(container)
             container.kill()
 
-    def _run_on(self, container: Container, job: Job, *, last_try: bool) -> tuple[RunResult | None, bool]:
-        """Run ``job`` on ``container``: (result or None to retry elsewhere, whether the container is reusable)."""
-        limits = container.limits
-        message = {
+    @staticmethod
+    def _message(job: Job, limits: Limits) -> dict[str, object]:
+        return {
             "program": job.program,
             "tests": job.tests,
             "timeout": job.timeout,
@@ -167,9 +204,13 @@ class Sandbox:
                 "RLIMIT_NOFILE": 256,
             },
         }
+
+    def _receive(self, container: Container, job: Job, *, last_try: bool) -> tuple[RunResult | None, bool]:
+        """The runner's answer for ``job`` (the next one it owes): (result or None to retry elsewhere, whether the
+        container is reusable). The deadline runs from now: the runner starts a job as it finishes the last."""
         started = time.monotonic()
         try:
-            reply = container.request(message, deadline=started + job.timeout + self.config.grace_s)
+            reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
         except RunnerSilent:
             # The runner enforces the timeout itself; if even it is stuck, the container goes, from outside.
             return RunResult(Verdict.TIMEOUT, duration=time.monotonic() - started,
@@ -192,19 +233,6 @@ class Sandbox:
         except (docker.errors.DockerException, requests.RequestException):
             return False
         return True
-
-    def run_many(self, jobs: Iterable[Job]) -> list[RunResult]:
-        """Verify many candidates in parallel, in input order; identical jobs run once."""
-        return list(self.imap(jobs))
-
-    def imap(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
-        self.start()
-        jobs = list(jobs)
-        unique = list(dict.fromkeys(jobs))
-        with ThreadPoolExecutor(self.config.containers) as pool:
-            results = dict(zip(unique, pool.map(self.run, unique), strict=False))
-        for job in jobs:
-            yield results[job]
 
     def close(self) -> None:
         with self._lock:

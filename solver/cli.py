@@ -162,7 +162,9 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
         t = totals(s.calls)
         table.add_row(s.task_id, s.verdict.value, s.tier or "-", "yes" if s.escalated else "no", str(s.samples),
                       f"{t.tokens_in + t.tokens_out:,}", f"{t.cost:.6f}")  # fmt: skip
-    Console().print(table)
+    from benchmarks.report import print_table
+
+    print_table(table)
     console.print(f"results: {out}")
     if rows and all(s.verdict.value == "INFRA_ERROR" for s in rows):
         raise CommitteeError(f"every task ended in an infra error (see {out}): check the endpoints and Docker")
@@ -180,7 +182,7 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
           **options: Any) -> None:  # fmt: skip
     """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines."""
     from benchmarks.datasets import load_benchmark
-    from benchmarks.report import table
+    from benchmarks.report import print_table, table
     from benchmarks.runner import configurations, run_bench
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
@@ -198,7 +200,7 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
 
         started = time.monotonic()
         summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
-    Console().print(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
+    print_table(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
     console.print(f"wall time {time.monotonic() - started:.0f} s; report: {run_dir / 'report.json'}")
 
 

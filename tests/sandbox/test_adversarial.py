@@ -115,3 +115,10 @@ def test_container_killed_from_outside_is_retried_not_failed(one_container: Sand
     client.close()
     assert result.verdict is Verdict.PASS, result.detail
     assert_pool_healthy(one_container)
+
+
+def test_queued_jobs_are_not_readable_from_stdin(one_container: Sandbox) -> None:
+    reader = check("import sys\nassert sys.stdin.read() == ''\nassert sys.__stdin__.read() == ''")
+    queued = [Job(f"SECRET_{i} = 1\n", check("pass")) for i in range(20)]
+    results = one_container.run_many([Job("", reader), *queued])
+    assert results[0].verdict is Verdict.PASS, results[0].detail
