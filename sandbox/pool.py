@@ -126,7 +126,8 @@ class Sandbox:
         """
         jobs = list(jobs)
         unique = list(dict.fromkeys(jobs))
-        size = max(1, min(PIPELINE_DEPTH, len(unique) // (2 * self.config.containers)))
+        depth = PIPELINE_DEPTH if self.config.reuse else 1  # the reference path: one container per candidate
+        size = max(1, min(depth, len(unique) // (2 * self.config.containers)))
         batches = [unique[i : i + size] for i in range(0, len(unique), size)]
         with ThreadPoolExecutor(self.config.containers) as pool:
             done = pool.map(self._run_batch, batches)
