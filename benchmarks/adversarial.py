@@ -84,6 +84,12 @@ CASES = {
         {Verdict.PASS},
     ),
     "exit hard mid-test": ("import os\n", "os._exit(0)", {Verdict.ERROR}),
+    "SIGINT to PID 1": ("import os, signal\nos.kill(1, signal.SIGINT)\n", "pass", {Verdict.PASS}),
+    "forge an infra error": (
+        'import os\nos.write(3, b\'{"verdict": "INFRA_ERROR", "passed": 0, "total": 0}\')\nos._exit(0)\n',
+        "pass",
+        {Verdict.ERROR},
+    ),
 }
 
 

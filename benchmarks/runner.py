@@ -31,7 +31,8 @@ def configurations(committee: CommitteeConfig, *, with_strong: bool) -> dict[str
 
 
 def read_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished tasks by id; a line cut short by a crash is ignored (that task simply runs again)."""
+    """Finished tasks by id. A line cut short by a crash and a task that ended in an infra error are left out:
+    those tasks run again."""
     records: dict[str, dict[str, Any]] = {}
     if path.exists():
         for line in path.read_text().splitlines():
@@ -39,7 +40,8 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
                 record = json.loads(line)
             except ValueError:
                 continue
-            records[record["task_id"]] = record
+            if "INFRA_ERROR" not in (record["verdict"], record["hidden"]):
+                records[record["task_id"]] = record
     return records
 
 

@@ -158,12 +158,6 @@ class Container:
             left -= len(chunk)
         return b"".join(chunks)
 
-    def oom_killed(self) -> bool:
-        try:
-            return bool(self._client.api.inspect_container(self.id)["State"]["OOMKilled"])
-        except (docker.errors.DockerException, requests.RequestException):
-            return False
-
     def kill(self) -> None:
         """Remove the container now; safe to call twice and when the engine is gone."""
         for stream in (self._sock, self._attached):

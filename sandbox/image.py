@@ -4,7 +4,8 @@ Two layers, each tagged by a content hash of what builds it, so an unchanged spe
 one always is:
 
 - the base: an official Python slim image plus pip-installed pytest and hypothesis where a registry answers, or,
-  offline, a Debian root made with ``debootstrap`` and brought in with ``docker import``;
+  with no registry, a Debian root made with ``debootstrap`` (from Debian's mirror) and brought in with
+  ``docker import``;
 - the sandbox: the base plus ``runner.py`` and a non-root user.
 """
 
@@ -45,7 +46,7 @@ class ImageSpec:
     mirror: str = "http://deb.debian.org/debian"
     """Debian mirror debootstrap reads from."""
     packages: tuple[str, ...] = ("python3", "python3-pytest", "python3-hypothesis")
-    """Debian packages of the offline base."""
+    """Debian packages of the debootstrap base."""
     pip_packages: tuple[str, ...] = ("pytest", "hypothesis")
     """What the registry base installs with pip."""
     extra: dict[str, str] = field(default_factory=dict)
@@ -130,8 +131,8 @@ def _build(client: docker.DockerClient, tag: str, files: dict[str, str], *, pull
 def _build_debootstrap_base(client: docker.DockerClient, spec: ImageSpec, tag: str) -> None:
     if shutil.which("debootstrap") is None:
         raise ImageBuildError(
-            "debootstrap is needed to build the sandbox image offline: run `apt-get install -y debootstrap`, "
-            "or set a registry base image (--registry-base python:3.11-slim) where a registry is reachable"
+            "debootstrap is needed to build the sandbox image without a registry: "
+            "run `apt-get install -y debootstrap`, or set a registry base image (--registry-base python:3.11-slim) where a registry is reachable"
         )
     with tempfile.TemporaryDirectory(prefix="committee-rootfs-") as tmp:
         root = Path(tmp) / "root"

@@ -25,7 +25,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTAINERS = 2
 DEFAULT_GRACE_S = 10.0
-PIPELINE_DEPTH = 16  # jobs sent to a container at once by run_many
+PIPELINE_DEPTH = 16  # jobs run_many hands a container at once
+IN_FLIGHT = 2  # of those, jobs queued inside the container at a time
+START_ERRORS = (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent)
+
+
+def _cannot_start(error: Exception) -> RunResult:
+    return RunResult.infra(f"could not start a sandbox container ({error}); is the Docker engine up?")
+
+
 ENGINE_HINT = (
     "start one with `sudo dockerd &` (Debian: `apt-get install -y docker.io`) or `sudo systemctl start docker`, "
     "or point DOCKER_HOST at a running engine"
@@ -77,6 +85,8 @@ class Sandbox:
         self._idle: queue.SimpleQueue[Container] = queue.SimpleQueue()
         self._live: set[Container] = set()
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._started = False
         self._closed = False
 
     def __enter__(self) -> Sandbox:
@@ -87,9 +97,19 @@ class Sandbox:
         self.close()
 
     def start(self) -> None:
-        """Connect, build the image if missing, clear a crashed run's leftovers, and warm every container."""
-        if self._client is not None:
-            return
+        """Connect, build the image if missing, clear a crashed run's leftovers, and warm every container.
+        Idempotent and thread-safe; a start that fails closes what it opened."""
+        with self._start_lock:
+            if self._started:
+                return
+            try:
+                self._start()
+            except BaseException:
+                self.close()
+                raise
+            self._started = True
+
+    def _start(self) -> None:
         self._client = connect()
         if removed := remove_leftovers(self._client):
             log.info("removed %d sandbox containers left by an earlier run", removed)
@@ -137,37 +157,60 @@ class Sandbox:
         return [results[job] for job in jobs]
 
     def _run_batch(self, jobs: list[Job]) -> list[RunResult]:
-        """Run ``jobs`` back to back on one container. When the container dies or hangs, the job it died on is
-        settled on a fresh container and the jobs after it run again elsewhere."""
+        """Run ``jobs`` back to back on one container, a few queued in it at a time. When the container dies or
+        hangs, the job it was on is settled on a fresh container and the jobs after it run again elsewhere."""
         self.start()
         try:
             container = self._take()
-            container.send([self._message(job, container.limits) for job in jobs])
-        except (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent) as e:
-            return [RunResult.infra(f"could not start a sandbox container ({e}); is the Docker engine up?")] * len(jobs)
+        except START_ERRORS as e:
+            return [_cannot_start(e)] * len(jobs)
         results: list[RunResult] = []
+        sent = 0
         for job in jobs:
-            result, healthy = self._receive(container, job, last_try=False)
-            if not healthy:
+            started = time.monotonic()
+            try:
+                # A bounded queue: a runner blocked on writing big replies must never meet a host blocked on sending.
+                while sent < len(jobs) and sent - len(results) < IN_FLIGHT:
+                    container.send([self._message(jobs[sent], container.limits)])
+                    sent += 1
+                reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
+            except (RunnerGone, RunnerSilent, ValueError) as e:
                 self._release(container, healthy=False)
-                results.append(result if result is not None else self._settle(job))
-                return results + (self._run_batch(jobs[len(results) :]) if len(results) < len(jobs) else [])
-            assert result is not None
-            results.append(result)
+                rest = jobs[len(results) + 1 :]
+                settled = self._after_failure(job, e, started, last_try=False)
+                return [*results, settled, *(self._run_batch(rest) if rest else [])]
+            results.append(RunResult.from_reply(reply))
         self._release(container, healthy=True)
         return results
 
+    def _after_failure(self, job: Job, error: Exception, started: float, *, last_try: bool) -> RunResult:
+        """A container died or went silent under ``job``. An engine that stopped answering is an infra error;
+        otherwise a fresh container settles whether the candidate did it."""
+        if not self._engine_up():
+            return RunResult.infra(f"the Docker engine stopped answering: {ENGINE_HINT}")
+        if not last_try:
+            log.info("sandbox container failed (%s); running the candidate again on a fresh one", error)
+            return self._settle(job)
+        duration = time.monotonic() - started
+        if isinstance(error, RunnerSilent):
+            # The runner enforces the timeout itself; if even it is stuck, the container goes, from outside.
+            return RunResult(Verdict.TIMEOUT, duration=duration, detail=f"no answer within {job.timeout:g}s, twice")
+        return RunResult(Verdict.ERROR, duration=duration, detail=f"the candidate broke two containers ({error})")
+
     def _settle(self, job: Job) -> RunResult:
-        """A container died under ``job``: its fault or the candidate's. A fresh container settles which."""
         try:
             container = self._new_container()
+        except START_ERRORS as e:
+            return _cannot_start(e)
+        started = time.monotonic()
+        try:
             container.send([self._message(job, container.limits)])
-        except (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent) as e:
-            return RunResult.infra(f"could not start a sandbox container ({e}); is the Docker engine up?")
-        result, healthy = self._receive(container, job, last_try=True)
-        self._release(container, healthy)
-        assert result is not None
-        return result
+            reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
+        except (RunnerGone, RunnerSilent, ValueError) as e:
+            self._release(container, healthy=False)
+            return self._after_failure(job, e, started, last_try=True)
+        self._release(container, healthy=True)
+        return RunResult.from_reply(reply)
 
     def _take(self) -> Container:
         """An idle container; a new one when the pool has shrunk (containers that died are not put back)."""
@@ -205,27 +248,6 @@ class Sandbox:
                 "RLIMIT_NOFILE": 256,
             },
         }
-
-    def _receive(self, container: Container, job: Job, *, last_try: bool) -> tuple[RunResult | None, bool]:
-        """The runner's answer for ``job`` (the next one it owes): (result or None to retry elsewhere, whether the
-        container is reusable). The deadline runs from now: the runner starts a job as it finishes the last."""
-        started = time.monotonic()
-        try:
-            reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
-        except RunnerSilent:
-            # The runner enforces the timeout itself; if even it is stuck, the container goes, from outside.
-            return RunResult(Verdict.TIMEOUT, duration=time.monotonic() - started,
-                             detail=f"no answer within {job.timeout:g}s; container killed"), False  # fmt: skip
-        except (RunnerGone, ValueError) as e:
-            if not self._engine_up():
-                return RunResult.infra(f"the Docker engine stopped answering: {ENGINE_HINT}"), False
-            if container.oom_killed() or last_try:
-                # Twice on fresh containers, or the memory limit: the candidate did it.
-                return RunResult(Verdict.ERROR, duration=time.monotonic() - started,
-                                 detail=f"the sandbox container died running this candidate ({e})"), False  # fmt: skip
-            log.info("sandbox container died (%s); retrying the candidate on a fresh one", e)
-            return None, False
-        return RunResult.from_reply(reply), True
 
     def _engine_up(self) -> bool:
         try:

@@ -6,10 +6,15 @@ hypothesis are imported here once, the first time a job uses them. Isolation bet
 container:
 
 - the child gets its own session (process group), its own fresh work dir, rlimits, and is killed at its timeout;
-- after each job every other process in the container is killed (a daemon that left its group dies too) and every
-  writable directory is wiped, so the next candidate sees nothing of the last one;
-- this process is PID 1 of its PID namespace, so a candidate cannot kill it, and it is not dumpable, so a
-  candidate running as the same user cannot ptrace it or open its /proc files.
+- after each job every other process in the container is killed (a daemon that left its group dies too), every
+  writable directory is emptied and System V IPC objects are removed, so the next candidate sees nothing of the
+  last one (a runner that cannot empty them exits, and the host replaces the container);
+- this process is PID 1 of its PID namespace and ignores SIGINT, so a candidate cannot kill it, and it is not
+  dumpable, so a candidate running as the same user cannot ptrace it or open its /proc files;
+- the child wipes its copy of the runner's input buffer, which holds the jobs queued behind it.
+
+Known limit: the child is a copy of this process, so freed memory that once held earlier jobs is in it too; a
+candidate that scans raw memory could find fragments of them. Tests also run in the candidate's own process.
 
 Test protocol: the job's ``program`` is written to ``solution.py`` and its ``tests`` to ``test_solution.py``; every
 top-level ``test_*`` function of the tests is called in order. An AssertionError fails a test; any other exception
@@ -31,7 +36,7 @@ import time
 import traceback
 import types
 
-WRITABLE_DIRS = ("/work", "/tmp", "/dev/shm")
+WRITABLE_DIRS = ("/work", "/tmp", "/dev/shm", "/dev/mqueue")
 CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/work", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
 RESULT_CAP = 1 << 20
 PR_SET_DUMPABLE = 4
@@ -48,10 +53,38 @@ def preload(job):
                 importlib.import_module(name)
 
 
+class JobReader:
+    """Job lines from stdin, read raw into one buffer that a forked candidate wipes in its own copy: the jobs
+    queued behind it are not the candidate's to read."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+
+    def __iter__(self):
+        while True:
+            while b"\n" not in self.buffer:
+                chunk = os.read(0, 1 << 20)
+                if not chunk:
+                    return
+                self.buffer += chunk
+            end = self.buffer.index(b"\n") + 1
+            line = bytes(self.buffer[:end])
+            self.buffer[:end] = b""
+            yield line
+
+    def wipe(self):
+        self.buffer[:] = bytes(len(self.buffer))
+
+
+READER = JobReader()
+
+
 def main():
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    for seq, line in enumerate(sys.stdin):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1 keeps Python's handler otherwise: kill -INT 1 would work
+    sys.stdin = sys.__stdin__ = None
+    for seq, line in enumerate(READER):
         job = json.loads(line)
         reply = {"id": job.get("id"), "pong": True} if job.get("op") == "ping" else run_job(job, f"/work/j{seq}")
         sys.stdout.write(json.dumps(reply) + "\n")
@@ -86,11 +119,22 @@ def run_job(job, workdir):
     if timed_out:
         reply.update(verdict="TIMEOUT", detail=f"killed after {timeout:g}s wall clock")
         return reply
-    try:
-        reply.update(json.loads(res.text()))
-    except ValueError:
-        reply.update(verdict="ERROR", detail=describe_exit(status))
+    reply.update(child_result(res.text()) or {"verdict": "ERROR", "detail": describe_exit(status)})
     return reply
+
+
+def child_result(text):
+    """The child's report, if it is one a test run can give (the candidate shares the child: it could write any)."""
+    try:
+        result = json.loads(text)
+    except ValueError:
+        return None
+    ok = (
+        isinstance(result, dict)
+        and result.get("verdict") in ("PASS", "FAIL", "ERROR")
+        and all(type(result.get(k)) is int and result[k] >= 0 for k in ("passed", "total"))
+    )
+    return {k: result[k] for k in ("verdict", "passed", "total", "detail") if k in result} if ok else None
 
 
 class Capped:
@@ -192,6 +236,7 @@ def reap():
 
 
 def wipe():
+    """Empty every writable place; a runner that cannot exits, and the host replaces its container."""
     for top in WRITABLE_DIRS:
         try:
             names = os.listdir(top)
@@ -200,10 +245,44 @@ def wipe():
         for name in names:
             path = os.path.join(top, name)
             if os.path.isdir(path) and not os.path.islink(path):
+                _unlock(path)
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+        with contextlib.suppress(OSError):
+            if os.listdir(top):
+                sys.exit(f"runner: could not empty {top}")
+    remove_ipc_objects()
+
+
+def _unlock(top):
+    """Give back the permission bits a candidate may have taken off its own directories, so they can be removed."""
+    with contextlib.suppress(OSError):
+        os.chmod(top, 0o700)
+    for root, dirs, _ in os.walk(top):
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+
+
+IPC_RMID = 0
+
+
+def remove_ipc_objects():
+    """System V shared memory, semaphores and message queues outlive their process: remove what is left."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, remove in (("shm", libc.shmctl), ("sem", libc.semctl), ("msg", libc.msgctl)):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ipc_id in ids:
+            if kind == "sem":
+                remove(ipc_id, 0, IPC_RMID, None)
+            else:
+                remove(ipc_id, IPC_RMID, None)
 
 
 def describe_exit(status):
@@ -218,6 +297,8 @@ def describe_exit(status):
 
 def child(job, workdir, write_fds):
     out_w, err_w, res_w = write_fds
+    READER.wipe()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()
     with contextlib.suppress(OSError):  # the OOM killer takes a candidate, never the runner
         adj = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
@@ -235,9 +316,8 @@ def child(job, workdir, write_fds):
     os.chdir(workdir)
     os.environ.clear()
     os.environ.update(CHILD_ENV)
-    # The runner's stdin object holds jobs queued behind this one: the candidate gets /dev/null instead. Its
     # stdout and stderr (unbuffered: the runner runs with -u) already write to fds 1 and 2, now the pipes.
-    sys.stdin = sys.__stdin__ = open(0)  # noqa: SIM115 - lives as long as the child
+    sys.stdin = sys.__stdin__ = open(0)  # noqa: SIM115 - /dev/null, for as long as the child lives
     sys.path.insert(0, workdir)
     sys.dont_write_bytecode = True
     result = run_tests(bool(job.get("fail_fast", False)))
@@ -265,7 +345,12 @@ def run_tests(fail_fast):
         module = load("test_solution", os.getcwd())
     except BaseException as e:  # noqa: BLE001 - any failure to load is the candidate's error
         return {"verdict": "ERROR", "passed": 0, "total": 0, "detail": short_trace(e)}
-    tests = [(n, f) for n, f in vars(module).items() if n.startswith("test_") and callable(f)]
+    # Only the tests' own test_* functions: `from solution import *` also brings in any the candidate wrote.
+    tests = [
+        (n, f)
+        for n, f in vars(module).items()
+        if n.startswith("test_") and callable(f) and getattr(f, "__module__", None) == module.__name__
+    ]
     passed, failures, errors = 0, [], []
     for name, test in tests:
         try:

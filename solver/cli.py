@@ -19,8 +19,9 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from benchmarks.datasets import BENCHMARKS
 from sandbox import ImageSpec, SandboxConfig, SandboxError, ensure_image
-from sandbox.pool import connect
+from sandbox.pool import DEFAULT_CONTAINERS, connect
 from solver.committee import DEFAULT_CACHE_DIR, DEFAULT_MAX_IN_FLIGHT, Committee
 from solver.endpoints import (
     DEFAULT_CHEAP,
@@ -80,7 +81,7 @@ def committee_options(f: Any) -> Any:
                      help="Most cheap candidates per task."),
         click.option("--batch", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 100),
                      help="Cheap candidates per round (stops after the first round with a pass)."),
-        click.option("--containers", default=2, show_default=True, type=click.IntRange(1, 64),
+        click.option("--containers", default=DEFAULT_CONTAINERS, show_default=True, type=click.IntRange(1, 64),
                      help="Warm sandbox containers."),
         click.option("--parallel", default=DEFAULT_MAX_IN_FLIGHT, show_default=True, type=click.IntRange(1, 256),
                      help="Tasks in flight at once."),
@@ -107,6 +108,8 @@ def _committee(
     cache_dir: Path,
     log_dir: Path,
 ) -> Iterator[Committee]:
+    if samples == 0 and strong == "none":
+        raise click.UsageError("--samples 0 with --strong none leaves nobody to answer")
     price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
     with contextlib.ExitStack() as stack:
         specs = [cheap] if strong == "none" else [cheap, strong]
@@ -171,7 +174,7 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
 
 
 @cli.command()
-@click.argument("benchmark", type=click.Choice(["humaneval"]))
+@click.argument("benchmark", type=click.Choice(BENCHMARKS))
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N tasks only.")
 @click.option("--tasks", "task_ids", default=None, help="Comma-separated task ids (e.g. 0,5,HumanEval/7).")
 @click.option("--run-id", default=None, help="Run directory name; rerunning an id resumes it.")
@@ -202,6 +205,8 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
         summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
     print_table(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
     console.print(f"wall time {time.monotonic() - started:.0f} s; report: {run_dir / 'report.json'}")
+    if any(s.infra_errors == s.tasks for s in summaries):
+        raise CommitteeError(f"a configuration ended in infra errors on every task (see {run_dir}): check endpoints")
 
 
 @cli.command()
@@ -258,11 +263,8 @@ def models_fetch() -> None:
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        console.print("Interrupted; sandbox containers removed.")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        console.print("Interrupted; sandbox containers removed.")
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.print("Interrupted.")
         sys.exit(130)
     except click.ClickException as e:
         e.show()
@@ -271,4 +273,10 @@ def main() -> None:
         if State.debug:
             console.print_exception()
         console.print(f"[red]Error:[/] {e}")
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - the one place an unexpected error becomes a line, not a traceback
+        if State.debug:
+            console.print_exception()
+        first_line = (str(e).strip().splitlines() or [""])[0]
+        console.print(f"[red]Error:[/] unexpected {type(e).__name__}: {first_line} (rerun with --debug for details)")
         sys.exit(1)

@@ -1,12 +1,13 @@
 """The Python API: ``Committee(cheap=..., strong=...).solve(task)``, with tasks in parallel on Ray.
 
-Each task's solve is a Ray task; its sandbox runs go to a sandbox actor that owns the warm container pool of its
-node. The driver submits up to ``max_in_flight`` tasks, consumes them with ``ray.wait`` in completion order, and
-submits the next as each finishes, so the work in flight stays bounded.
+Each task's solve is a Ray task; its sandbox runs go to one sandbox actor that owns the warm container pool (on
+the node where the committee starts it). The driver submits up to ``max_in_flight`` tasks, consumes them with
+``ray.wait`` in completion order, and submits the next as each finishes, so the work in flight stays bounded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,8 +17,10 @@ from types import TracebackType
 from typing import Any
 
 import ray
+from ray.exceptions import RayError
 
-from sandbox import Job, RunResult, Sandbox, SandboxConfig
+from sandbox import Job, RunResult, Sandbox, SandboxConfig, SandboxError, Verdict
+from solver.errors import CommitteeError
 from solver.ledger import Price
 from solver.models import ModelClient, ModelConfig, ResponseCache
 from solver.policy import CommitteeConfig
@@ -32,11 +35,18 @@ DEFAULT_CACHE_DIR = Path(os.environ.get("COMMITTEE_CACHE", Path.home() / ".cache
 
 @ray.remote(num_cpus=0)
 class SandboxActor:
-    """Owns one node's sandbox pool; many solve tasks share it concurrently."""
+    """Owns a sandbox pool; many solve tasks share it concurrently."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.sandbox = Sandbox(config)
-        self.sandbox.start()
+        self.error = ""
+        try:
+            self.sandbox.start()
+        except SandboxError as e:
+            self.error = str(e)  # reported by ready(): an actor that dies in __init__ says only that it died
+
+    def ready(self) -> str:
+        return self.error
 
     def run_many(self, jobs: Sequence[Job]) -> list[RunResult]:
         return self.sandbox.run_many(jobs)
@@ -90,11 +100,20 @@ class Committee:
         if self._actor is None:
             if not ray.is_initialized():
                 address = self.ray_address or os.environ.get("RAY_ADDRESS")
-                ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)  # fmt: skip
+                # Workers elsewhere in a cluster do not share this environment: hand them the API keys (they go
+                # to the model clients only; sandbox containers get an empty environment).
+                keys = {c.api_key_env: c.api_key() for c in (self.cheap, self.strong) if c and c.api_key_env}
+                try:
+                    ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                             runtime_env={"env_vars": keys} if address and keys else None)  # fmt: skip
+                except (ConnectionError, RuntimeError, ValueError) as e:
+                    raise CommitteeError(f"cannot start or join Ray at {address or 'a local instance'}: {e}") from e
                 self._started_ray = True
             actor_class: Any = SandboxActor
             self._actor = actor_class.options(max_concurrency=4 * self.max_in_flight).remote(self.sandbox)
+            if error := ray.get(self._actor.ready.remote()):
+                self.close()
+                raise SandboxError(error)
         return self._actor
 
     def _client(self, config: ModelConfig, tier: str) -> ModelClient:
@@ -117,7 +136,7 @@ class Committee:
         actor = self._start()
         cheap = self._client(self.cheap, "cheap")
         strong = self._client(self.strong, "strong") if self.strong is not None else None
-        pending: list[Any] = []
+        pending: dict[Any, Task] = {}
         queue = iter(tasks)
         exhausted = False
         while True:
@@ -126,20 +145,28 @@ class Committee:
                 if task is None:
                     exhausted = True
                     break
-                pending.append(_solve_remote.remote(task, cheap, strong, actor, config, score))
+                pending[_solve_remote.remote(task, cheap, strong, actor, config, score)] = task
             if not pending:
                 return
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            (done,), _ = ray.wait(list(pending), num_returns=1)
+            task = pending.pop(done)
+            try:
+                yield ray.get(done)
+            except RayError as e:  # a worker or the sandbox actor died: the task's fault is unknown, not wrong
+                log.warning("%s: %s", task.id, e)
+                yield Solution(task_id=task.id, program="", verdict=Verdict.INFRA_ERROR, solved=False, tier=None,
+                               escalated=False, samples=0, candidates=0, calls=(), runs=(),
+                               detail=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")  # fmt: skip
 
     def close(self) -> None:
         """Remove the sandbox containers and stop Ray if this committee started it."""
-        if self._actor is not None:
-            try:
-                ray.get(self._actor.close.remote(), timeout=60)
-            finally:
-                ray.kill(self._actor)
-                self._actor = None
+        actor, self._actor = self._actor, None
+        if actor is not None:
+            # The actor may be dead already; its containers then went with its process (StdinOnce).
+            with contextlib.suppress(RayError):
+                ray.get(actor.close.remote(), timeout=60)
+            with contextlib.suppress(RayError):
+                ray.kill(actor)
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False

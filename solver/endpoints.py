@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from solver.errors import InputError
@@ -63,6 +64,6 @@ def parse_prices(items: tuple[str, ...]) -> dict[str, Price]:
 def check_endpoint(config: ModelConfig) -> float:
     """Ask the endpoint for a one-token answer (uncached); return the latency in seconds."""
     started = time.monotonic()
-    client = ModelClient(ModelConfig(**{**config.__dict__, "max_tokens": 1, "max_retries": 0}), "check")
+    client = ModelClient(replace(config, max_tokens=1, max_retries=0), "check")
     client.sample([{"role": "user", "content": "Say OK."}], 1, greedy=True)
     return time.monotonic() - started

@@ -27,7 +27,7 @@ def extract_code(answer: str, entry_point: str) -> str:
 def definitions_only(code: str) -> str:
     """Drop top-level statements that would run at import: the example calls, prints and self-made asserts that
     models append (and that fail a correct function on their own wrong expectations). Keeps imports, functions,
-    classes and assignments that call nothing."""
+    classes and assignments (constants such as ``PATTERN = re.compile(...)`` that the function needs)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -44,9 +44,7 @@ def definitions_only(code: str) -> str:
 def _is_definition(node: ast.stmt) -> bool:
     if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return True
-    if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-        return not any(isinstance(n, ast.Call | ast.Await | ast.Yield) for n in ast.walk(node.value))
-    return False
+    return isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
 
 
 def _largest_code_run(text: str) -> str:

@@ -56,12 +56,12 @@ class Totals:
     calls: int = 0
 
 
-def totals(calls: Iterable[ModelCall], *, tier: str | None = None, paid_only: bool = False) -> Totals:
-    """Sum usage, optionally for one tier, optionally leaving out cache hits."""
+def totals(calls: Iterable[ModelCall], *, tier: str | None = None) -> Totals:
+    """Sum usage (cache hits at the price they once cost), optionally for one tier."""
     t_in = t_out = n = 0
     cost = 0.0
     for call in calls:
-        if (tier is not None and call.tier != tier) or (paid_only and call.cached):
+        if tier is not None and call.tier != tier:
             continue
         t_in, t_out, cost, n = t_in + call.tokens_in, t_out + call.tokens_out, cost + call.cost, n + 1
     return Totals(t_in, t_out, cost, n)

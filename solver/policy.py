@@ -75,15 +75,15 @@ def select(candidates: Sequence[Candidate]) -> Candidate | None:
     return max(judged, key=rank) if judged else None
 
 
-def next_step(candidates: Sequence[Candidate], *, cheap_left: int, strong_tried: bool, config: CommitteeConfig) -> Next:
-    """What to do after a round of verification."""
+def next_step(candidates: Sequence[Candidate], *, cheap_left: int, can_escalate: bool, config: CommitteeConfig) -> Next:
+    """What to do after a round of verification. ``can_escalate``: a strong model exists and was not asked yet."""
     if any(c.result.verdict is Verdict.PASS for c in candidates):
         return Next.ACCEPT
-    if candidates and all(c.result.verdict is Verdict.INFRA_ERROR for c in candidates):
+    if any(c.result.verdict is Verdict.INFRA_ERROR for c in candidates):
         return Next.INFRA  # a broken sandbox is never a reason to pay for the strong model
     if cheap_left > 0:
         return Next.SAMPLE_MORE
-    if config.escalate and not strong_tried:
+    if config.escalate and can_escalate:
         return Next.ESCALATE
     return Next.GIVE_UP
 

@@ -53,7 +53,6 @@ class Solution:
         data = asdict(self)
         data["verdict"] = self.verdict.value
         data["hidden"] = self.hidden.value if self.hidden else None
-        data["runs"] = [{**asdict(r)} for r in self.runs]
         return data
 
 
@@ -115,22 +114,23 @@ def solve_task(
     rounds = round_sizes(config, batched=cheap.batches_samples)
     left, sampled = sum(rounds), 0
     try:
-        step = next_step([], cheap_left=left, strong_tried=strong is None, config=config)
+        step = next_step([], cheap_left=left, can_escalate=strong is not None, config=config)
         for n, size in enumerate(rounds):
             greedy = n == 0 and config.greedy_first
             attempt.draw(cheap, messages, size, greedy=greedy, start=0 if greedy else sampled)
             sampled += 0 if greedy else size
             left -= size
-            step = next_step(attempt.candidates, cheap_left=left, strong_tried=strong is None, config=config)
+            step = next_step(attempt.candidates, cheap_left=left, can_escalate=strong is not None, config=config)
             if step is not Next.SAMPLE_MORE:
                 break
         if step is Next.ESCALATE and strong is not None:
             escalated = True
             failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
             attempt.draw(strong, escalation_prompt(task, failures), 1, greedy=True, start=0)
-            step = next_step(attempt.candidates, cheap_left=0, strong_tried=True, config=config)
+            step = next_step(attempt.candidates, cheap_left=0, can_escalate=False, config=config)
         if step is Next.INFRA:
-            detail = "every verification was an infra error: " + attempt.candidates[-1].result.detail
+            infra = next(c for c in attempt.candidates if c.result.verdict is Verdict.INFRA_ERROR)
+            detail = "the sandbox failed: " + infra.result.detail
     except EndpointError as e:
         log.warning("%s: %s", task.id, e)
         detail = str(e)

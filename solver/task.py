@@ -96,11 +96,25 @@ def task_from_record(record: Any, where: str = "task") -> Task:
     if language != "python":
         raise InputError(f"{where}: language {language!r} is not supported (only python)")
     if "test" in record and "tests" not in record:  # HumanEval: `check(candidate)` is the hidden test
-        tests = doctest_tests(prompt, entry_point)
+        tests = doctest_tests(prompt)
         hidden = check_tests(record["test"], entry_point)
     else:
         tests, hidden = record.get("tests", ""), record.get("hidden_tests", "")
+    for name, source in (("tests", tests), ("hidden tests", hidden)):
+        _check_test_module(source, f"{where}: {name}")
     return Task(id=str(task_id), prompt=prompt, entry_point=entry_point, tests=tests, hidden_tests=hidden)
+
+
+def _check_test_module(source: str, where: str) -> None:
+    """Broken tests would fail every candidate and send every task to the strong model: refuse them up front."""
+    if not source.strip():
+        return
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError) as e:
+        raise InputError(f"{where} are not valid Python ({e.__class__.__name__}: {e})") from None
+    if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test_") for n in tree.body):
+        raise InputError(f"{where} define no top-level test_* function")
 
 
 def check_tests(check_source: str, entry_point: str) -> str:
@@ -121,7 +135,7 @@ def doctest_examples(prompt: str) -> list[tuple[str, str]]:
     return examples
 
 
-def doctest_tests(prompt: str, entry_point: str) -> str:
+def doctest_tests(prompt: str) -> str:
     """The prompt's examples as a test module (empty when the prompt has none)."""
     return examples_to_tests(doctest_examples(prompt))
 

@@ -89,10 +89,28 @@ def test_daemon_does_not_outlive_its_candidate(one_container: Sandbox) -> None:
 
 
 def test_files_do_not_leak_between_candidates(one_container: Sandbox) -> None:
-    writer = "open('/tmp/note', 'w').write('secret')\nopen('/dev/shm/note', 'w').write('secret')\n"
-    one_container.run(Job(writer, check("pass")))
-    reader = "import os\nassert not os.path.exists('/tmp/note')\nassert not os.path.exists('/dev/shm/note')"
-    assert one_container.run(Job("", check(reader))).verdict is Verdict.PASS
+    writer = (
+        "import os\nopen('/tmp/note', 'w').write('secret')\nopen('/dev/shm/note', 'w').write('secret')\n"
+        "os.makedirs('/tmp/locked/inner')\nopen('/tmp/locked/inner/note', 'w').write('secret')\n"
+        "os.chmod('/tmp/locked/inner', 0)\nos.chmod('/tmp/locked', 0o500)\n"
+    )
+    assert one_container.run(Job(writer, check("pass"))).verdict is Verdict.PASS
+    reader = "import os\nassert os.listdir('/tmp') == []\nassert os.listdir('/dev/shm') == []"
+    result = one_container.run(Job("", check(reader)))
+    assert result.verdict is Verdict.PASS, result.detail
+
+
+def test_sysv_ipc_does_not_leak_between_candidates(one_container: Sandbox) -> None:
+    creator = (
+        "import ctypes\nlibc = ctypes.CDLL(None)\n"
+        "assert libc.shmget(0, 4096, 0o1600) >= 0\nassert libc.msgget(0, 0o1600) >= 0\n"
+    )
+    assert one_container.run(Job(creator, check("pass"))).verdict is Verdict.PASS
+    reader = "\n".join(
+        f"assert open('/proc/sysvipc/{kind}').read().splitlines()[1:] == []" for kind in ("shm", "msg", "sem")
+    )
+    result = one_container.run(Job("", check(reader)))
+    assert result.verdict is Verdict.PASS, result.detail
 
 
 def test_container_killed_from_outside_is_retried_not_failed(one_container: Sandbox) -> None:

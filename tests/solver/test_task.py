@@ -57,6 +57,8 @@ def test_our_format_and_json_list(tmp_path: Path) -> None:
             "appears more than once",
         ),
         ("", "holds no tasks"),
+        ('{"id": "a", "prompt": "p", "entry_point": "f", "tests": "def test_x(:"}', "not valid Python"),
+        ('{"id": "a", "prompt": "p", "entry_point": "f", "tests": "x = 1"}', "no top-level test_"),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path: Path, content: str, message: str) -> None:
