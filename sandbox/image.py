@@ -132,7 +132,8 @@ def _build_debootstrap_base(client: docker.DockerClient, spec: ImageSpec, tag: s
     if shutil.which("debootstrap") is None:
         raise ImageBuildError(
             "debootstrap is needed to build the sandbox image without a registry: "
-            "run `apt-get install -y debootstrap`, or set a registry base image (--registry-base python:3.11-slim) where a registry is reachable"
+            "run `apt-get install -y debootstrap`, or where a registry is reachable build from a registry image "
+            "(committee sandbox build --registry-base python:3.11-slim)"
         )
     with tempfile.TemporaryDirectory(prefix="committee-rootfs-") as tmp:
         root = Path(tmp) / "root"
