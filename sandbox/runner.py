@@ -67,6 +67,7 @@ class JobReader:
                 if not chunk:
                     return
                 self.buffer += chunk
+                del chunk  # no copy of queued jobs may outlive the buffer the child wipes
             end = self.buffer.index(b"\n") + 1
             line = bytes(self.buffer[:end])
             self.buffer[:end] = b""
@@ -262,8 +263,10 @@ def _unlock(top):
         os.chmod(top, 0o700)
     for root, dirs, _ in os.walk(top):
         for name in dirs:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o700)
 
 
 IPC_RMID = 0

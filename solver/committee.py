@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import RayError, RayTaskError
 
 from sandbox import Job, RunResult, Sandbox, SandboxConfig, SandboxError, Verdict
 from solver.errors import CommitteeError
@@ -42,8 +42,8 @@ class SandboxActor:
         self.error = ""
         try:
             self.sandbox.start()
-        except SandboxError as e:
-            self.error = str(e)  # reported by ready(): an actor that dies in __init__ says only that it died
+        except Exception as e:  # noqa: BLE001 - reported by ready(): an actor that dies in __init__ says only that
+            self.error = str(e) if isinstance(e, SandboxError) else f"sandbox start failed: {type(e).__name__}: {e}"
 
     def ready(self) -> str:
         return self.error
@@ -152,6 +152,11 @@ class Committee:
             task = pending.pop(done)
             try:
                 yield ray.get(done)
+            except RayTaskError as e:  # solve_task raised: a bug or bad input, not a broken worker
+                cause = e.cause
+                if isinstance(cause, CommitteeError):
+                    raise cause from e
+                raise CommitteeError(f"{task.id}: solving failed: {type(cause).__name__}: {cause}") from e
             except RayError as e:  # a worker or the sandbox actor died: the task's fault is unknown, not wrong
                 log.warning("%s: %s", task.id, e)
                 yield Solution(task_id=task.id, program="", verdict=Verdict.INFRA_ERROR, solved=False, tier=None,

@@ -27,24 +27,35 @@ def extract_code(answer: str, entry_point: str) -> str:
 def definitions_only(code: str) -> str:
     """Drop top-level statements that would run at import: the example calls, prints and self-made asserts that
     models append (and that fail a correct function on their own wrong expectations). Keeps imports, functions,
-    classes and assignments (constants such as ``PATTERN = re.compile(...)`` that the function needs)."""
+    classes and assignments of constants (``PATTERN = re.compile(...)``), but not assignments that call the answer's
+    own functions or do I/O (``result = solve(3)``, ``n = int(input())``)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return code
     lines = code.splitlines()
+    defined = frozenset(
+        n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
     kept = []
     for node in tree.body:
-        if _is_definition(node):
+        if _is_definition(node, defined):
             start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             kept.append("\n".join(lines[start - 1 : node.end_lineno]))
     return "\n\n".join(kept) if kept else code
 
 
-def _is_definition(node: ast.stmt) -> bool:
+# Calls that make an assignment a demo rather than a constant: I/O, and the answer's own functions.
+_DEMO_CALLS = frozenset({"input", "print", "open", "exit", "quit"})
+
+
+def _is_definition(node: ast.stmt, defined: frozenset[str]) -> bool:
     if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return True
-    return isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+    if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
+        called = {n.func.id for n in ast.walk(node.value) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        return not called & (defined | _DEMO_CALLS)
+    return False
 
 
 def _largest_code_run(text: str) -> str:

@@ -93,6 +93,7 @@ def test_files_do_not_leak_between_candidates(one_container: Sandbox) -> None:
         "import os\nopen('/tmp/note', 'w').write('secret')\nopen('/dev/shm/note', 'w').write('secret')\n"
         "os.makedirs('/tmp/locked/inner')\nopen('/tmp/locked/inner/note', 'w').write('secret')\n"
         "os.chmod('/tmp/locked/inner', 0)\nos.chmod('/tmp/locked', 0o500)\n"
+        "os.makedirs('/work/../tmp/links')\nos.symlink('/usr', '/tmp/links/usr')\nos.symlink('/usr', '/tmp/usr')\n"
     )
     assert one_container.run(Job(writer, check("pass"))).verdict is Verdict.PASS
     reader = "import os\nassert os.listdir('/tmp') == []\nassert os.listdir('/dev/shm') == []"

@@ -86,6 +86,7 @@ def test_fenced_code_comes_back_verbatim(prose: str) -> None:
 def test_definitions_only_drops_what_runs_at_import() -> None:
     code = (
         "import math\nLIMIT = 10\nCACHE = compute()\n\n@decorator\ndef add(xs):\n    return sum(xs)\n\n"
+        "demo = add([1, 2])\nn = int(input())\n"
         "print(add([1]))\nassert add([2]) == 3\nif __name__ == '__main__':\n    check()\nfor x in []:\n    pass\n"
     )
     assert definitions_only(code) == (
