@@ -95,15 +95,11 @@ class Container:
             self._attached = attached  # closing only its inner socket leaves the wrapper to warn at exit
             self._sock = attached._sock
             client.api.start(self.id)
-            self.request({"op": "ping"}, deadline=time.monotonic() + 60)
+            self.send([{"op": "ping"}])
+            self.receive(deadline=time.monotonic() + 60)
         except BaseException:
             self.kill()
             raise
-
-    def request(self, message: dict[str, Any], *, deadline: float) -> dict[str, Any]:
-        """Send one JSON line, return the runner's JSON answer; raise RunnerGone or RunnerSilent."""
-        self.send([message])
-        return self.receive(deadline=deadline)
 
     def send(self, messages: list[dict[str, Any]]) -> None:
         """Queue jobs for the runner, one JSON line each, in one write; it answers them in order."""

@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +148,8 @@ class ModelClient:
         samples: dict[int, Sample] = {}
         for i, key in keys.items():
             if self.cache is not None and (hit := self.cache.get(key)) is not None:
-                samples[i] = Sample(hit["text"], replace(_call_from(hit), tier=self.tier, cached=True), i)
+                recorded = {f.name: hit[f.name] for f in fields(ModelCall) if f.name not in ("tier", "cached")}
+                samples[i] = Sample(hit["text"], ModelCall(**recorded, tier=self.tier, cached=True), i)
         missing = [i for i in keys if i not in samples]
         while missing:
             want = len(missing) if self.config.supports_n else 1
@@ -160,7 +161,7 @@ class ModelClient:
             for text, i in zip(texts, missing, strict=False):
                 samples[i] = Sample(text, call, i)
                 if self.cache is not None:
-                    self.cache.put(keys[i], {"text": text, **_call_record(call)})
+                    self.cache.put(keys[i], {"text": text, **asdict(call)})
             missing = missing[len(texts) :]
         return [samples[i] for i in sorted(samples)]
 
@@ -201,17 +202,3 @@ class ModelClient:
             cached=False,
         )
         return texts, call
-
-
-def _call_record(call: ModelCall) -> dict[str, Any]:
-    return {
-        "tier": call.tier, "model": call.model, "tokens_in": call.tokens_in, "tokens_out": call.tokens_out,
-        "cost": call.cost, "latency_s": call.latency_s,
-    }  # fmt: skip
-
-
-def _call_from(record: dict[str, Any]) -> ModelCall:
-    return ModelCall(
-        tier=record["tier"], model=record["model"], tokens_in=record["tokens_in"], tokens_out=record["tokens_out"],
-        cost=record["cost"], latency_s=record["latency_s"], cached=False,
-    )  # fmt: skip

@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sandbox.result import Job, RunResult, Verdict
+from sandbox.result import Job, Verdict
 from solver.errors import EndpointError
 from solver.extract import assemble, definitions_only, extract_code
 from solver.ledger import ModelCall, SandboxRun
@@ -161,6 +161,3 @@ def _score(attempt: _Attempt, program: str) -> Verdict:
     (result,) = attempt.verifier.run_many([job])
     attempt.runs.append(SandboxRun("score", result.verdict.value, result.duration))
     return result.verdict
-
-
-__all__ = ["RunResult", "Solution", "selection_tests", "solve_task"]
