@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,6 +28,18 @@ class Summary:
     samples: int
     infra_errors: int
     wall_s: float
+    tests_given: int = 0
+    """Tasks whose selection tests came with the task (the prompt's ``>>>`` examples, MBPP's asserts)."""
+    tests_from_prose: int = 0
+    """Tasks whose selection tests the cheap model transcribed from examples stated in the prompt's words."""
+    selected_with_tests: int = 0
+    """Tasks with selection tests whose chosen program passed them..."""
+    selected_with_tests_passed: int = 0
+    """...and of those, how many pass the hidden tests: how far the selection tests can be trusted."""
+    cheap_pass_at_1: float | None = None
+    """Mean share of cheap samples that pass the hidden tests (over tasks with any cheap sample)."""
+    cheap_any: int = 0
+    """Tasks where some cheap sample passes the hidden tests: what perfect selection would reach."""
 
     @property
     def pass_at_1(self) -> float:
@@ -49,6 +62,8 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         for call in record["calls"]:
             tokens[call["tier"]] += call["tokens_in"] + call["tokens_out"]
             cost[call["tier"]] += call["cost"]
+    with_tests = [r for r in records if r.get("selection", "given") != "none" and r["solved"]]
+    cheap = [r["hidden_by_tier"]["cheap"] for r in records if r.get("hidden_by_tier", {}).get("cheap")]
     return Summary(
         config=config,
         tasks=len(records),
@@ -62,6 +77,12 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         samples=sum(r["samples"] for r in records),
         infra_errors=sum(r["verdict"] == "INFRA_ERROR" or r["hidden"] == "INFRA_ERROR" for r in records),
         wall_s=wall_s,
+        tests_given=sum(r.get("selection", "given") == "given" for r in records),
+        tests_from_prose=sum(r.get("selection") == "prose" for r in records),
+        selected_with_tests=len(with_tests),
+        selected_with_tests_passed=sum(r["hidden"] == "PASS" for r in with_tests),
+        cheap_pass_at_1=sum(c / n for n, c in cheap) / len(cheap) if cheap else None,
+        cheap_any=sum(c > 0 for _, c in cheap),
     )
 
 
@@ -74,18 +95,23 @@ def cost_fraction(summary: Summary, baseline: Summary | None) -> float | None:
 def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title: str = "") -> Table:
     base = next((s for s in summaries if s.config == baseline), None)
     t = Table(title=title)
-    for column in ("configuration", "pass@1", "passed", "sel. passed", "escalated", "samples/task",
-                   "cheap tokens", "strong tokens", "cost $", f"cost / {baseline}", "wall s", "infra"):  # fmt: skip
-        t.add_column(column, justify="left" if column == "configuration" else "right")
+    for column in ("configuration", "pass@1", "escalated", "samples/task", "cheap pass@1", "any cheap",
+                   "sel. tests", "sel. trusted", "cheap tokens", "strong tokens", "cost $", f"cost/{baseline}",
+                   "wall s", "infra"):  # fmt: skip
+        t.add_column(
+            column, justify="left" if column == "configuration" else "right", no_wrap=column == "configuration"
+        )
     for s in summaries:
         fraction = cost_fraction(s, base)
         t.add_row(
             s.config,
-            f"{100 * s.pass_at_1:.1f}%",
-            f"{s.passed}/{s.tasks}",
-            f"{s.selected}/{s.tasks}",
+            f"{100 * s.pass_at_1:.1f}% {s.passed}/{s.tasks}",
             f"{100 * s.escalation_rate:.0f}%",
             f"{s.samples / s.tasks:.1f}" if s.tasks else "-",
+            "-" if s.cheap_pass_at_1 is None else f"{100 * s.cheap_pass_at_1:.1f}%",
+            f"{s.cheap_any}/{s.tasks}" if s.cheap_pass_at_1 is not None else "-",
+            f"{s.tests_given}+{s.tests_from_prose}/{s.tasks}",
+            f"{s.selected_with_tests_passed}/{s.selected_with_tests}",
             f"{s.cheap_tokens:,}",
             f"{s.strong_tokens:,}",
             f"{s.cost:.6f}",
@@ -94,6 +120,36 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
             str(s.infra_errors),
         )
     return t
+
+
+TABLE_NOTES = (
+    "cheap pass@1: mean share of cheap samples passing the hidden tests; any cheap: tasks where at least one did "
+    "(what perfect selection reaches).\nsel. tests: tasks with selection tests given + transcribed from examples "
+    "stated in words; sel. trusted: of the tasks whose chosen program passed such tests, how many pass the hidden "
+    "ones."
+)
+
+
+def plot(summaries: Sequence[Summary], path: Path, *, title: str) -> None:
+    """Cost against pass@1, one labelled point per configuration, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: write files only
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for s in summaries:
+        ax.scatter(s.cost, 100 * s.pass_at_1, s=60)
+        ax.annotate(s.config, (s.cost, 100 * s.pass_at_1), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    if all(s.cost > 0 for s in summaries):
+        ax.set_xscale("log")
+    ax.set_xlabel("cost of the run, $ (log scale)")
+    ax.set_ylabel("pass@1 on the hidden tests, %")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def print_table(table: Table) -> None:

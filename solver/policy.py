@@ -29,6 +29,8 @@ class CommitteeConfig:
     """Failed cheap candidates (with their test output) shown to the strong model."""
     timeout_s: float = 10.0
     """Sandbox wall-clock limit per candidate."""
+    tests_from_prose: bool = True
+    """A task with no tests gets the examples its prompt states in words as tests (one greedy cheap call)."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ and every generated token costs time and money."""
 
 from __future__ import annotations
 
+import re
+
 from solver.models import Messages
 from solver.task import Task
 
@@ -10,15 +12,28 @@ SYSTEM = "You are an expert Python programmer. You write correct, simple, self-c
 
 
 def _ask(task: Task) -> str:
+    if re.search(rf"\bdef\s+{re.escape(task.entry_point)}\s*\(", task.prompt):
+        what = f"Complete the Python function `{task.entry_point}` below."
+    else:  # a statement in words (MBPP): name the function the tests will call
+        what = f"Write the Python function `{task.entry_point}` that the task below asks for."
     return (
-        f"Complete the Python function `{task.entry_point}` below. Answer with the complete function and the "
-        "imports it needs in one ```python code block; no tests, no example usage.\n\n"
-        f"```python\n{task.prompt.strip()}\n```"
+        f"{what} Answer with the complete function and the imports it needs in one ```python code block; no tests, "
+        f"no example usage.\n\n```python\n{task.prompt.strip()}\n```"
     )
 
 
 def solve_prompt(task: Task) -> Messages:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _ask(task)}]
+
+
+def examples_prompt(task: Task) -> Messages:
+    ask = (
+        f"The Python function `{task.entry_point}` below states examples of inputs and outputs in its text. Write "
+        f"each example it states as one line `assert {task.entry_point}(...) == ...`. Use only examples written in "
+        "the text; do not invent any and do not implement the function. Answer with the asserts in one ```python "
+        f"code block.\n\n```python\n{task.prompt.strip()}\n```"
+    )
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
 
 
 def escalation_prompt(task: Task, failures: list[tuple[str, str]]) -> Messages:

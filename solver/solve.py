@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sandbox.result import Job, Verdict
 from solver.errors import EndpointError
+from solver.examples import prose_tests
 from solver.extract import assemble, definitions_only, extract_code
 from solver.ledger import ModelCall, SandboxRun
 from solver.policy import (
@@ -19,11 +20,14 @@ from solver.policy import (
     round_sizes,
     select,
 )
-from solver.prompts import escalation_prompt, solve_prompt
+from solver.prompts import escalation_prompt, examples_prompt, solve_prompt
 from solver.protocols import Model, Verifier
 from solver.task import Task
 
 log = logging.getLogger(__name__)
+
+SCORE_TIMEOUT_S = 120.0
+"""Hidden tests may be heavy: EvalPlus' run the reference solution on up to a thousand inputs too."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,11 @@ class Solution:
     hidden: Verdict | None = None
     """The verdict on the hidden tests, when the run was scored."""
     detail: str = ""
+    selection: str = "given"
+    """Where the selection tests came from: "given" with the task, "prose" (examples stated in the prompt's text,
+    transcribed by the cheap model), or "none" (only a check that the program defines the function)."""
+    hidden_by_tier: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per tier, (samples drawn, samples passing the hidden tests), when the run was scored: pass@k's n and c."""
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready dict (one line of results JSONL)."""
@@ -71,8 +80,11 @@ class _Attempt:
     def __init__(self, task: Task, verifier: Verifier, config: CommitteeConfig) -> None:
         self.task, self.verifier, self.config = task, verifier, config
         self.tests = selection_tests(task)
+        self.selection = "given" if task.tests.strip() else "none"
         self.candidates: list[Candidate] = []
         self.programs: set[str] = set()
+        self.drawn: list[tuple[str, str]] = []
+        """(tier, program) of every sample, duplicates included."""
         self.calls: list[ModelCall] = []
         self.runs: list[SandboxRun] = []
         self.samples = 0
@@ -83,6 +95,7 @@ class _Attempt:
         for text, tier, index in answers:
             code = definitions_only(extract_code(text, self.task.entry_point))
             program = assemble(self.task.prompt, code, self.task.entry_point)
+            self.drawn.append((tier, program))
             if program not in self.programs:
                 self.programs.add(program)
                 fresh.append((program, tier, index))
@@ -97,6 +110,23 @@ class _Attempt:
         self.samples += len(samples)
         self.calls.extend(s.call for s in samples)
         self.verify([(s.text, model.tier, s.index) for s in samples])
+
+    def tests_from_prose(self, model: Model) -> None:
+        """With no tests given, the examples the prompt states in words, transcribed by ``model``."""
+        (sample,) = model.sample(examples_prompt(self.task), 1, greedy=True)
+        self.calls.append(sample.call)
+        tests = prose_tests(sample.text, self.task)
+        if tests:
+            self.tests, self.selection = tests, "prose"
+
+    def score(self) -> dict[str, Verdict]:
+        """Hidden-test verdicts of every distinct program drawn: scoring only, never selection."""
+        programs = list(dict.fromkeys(program for _, program in self.drawn))
+        timeout = max(self.config.timeout_s, SCORE_TIMEOUT_S)
+        results = self.verifier.run_many([Job(p, self.task.hidden_tests, timeout=timeout) for p in programs])
+        for result in results:
+            self.runs.append(SandboxRun("score", result.verdict.value, result.duration))
+        return {p: r.verdict for p, r in zip(programs, results, strict=True)}
 
 
 def solve_task(
@@ -114,6 +144,9 @@ def solve_task(
     rounds = round_sizes(config, batched=cheap.batches_samples)
     left, sampled = sum(rounds), 0
     try:
+        chooses = config.samples > 1 or (config.samples == 1 and config.escalate and strong is not None)
+        if attempt.selection == "none" and config.tests_from_prose and chooses:
+            attempt.tests_from_prose(cheap)
         step = next_step([], cheap_left=left, can_escalate=strong is not None, config=config)
         for n, size in enumerate(rounds):
             greedy = n == 0 and config.greedy_first
@@ -136,9 +169,13 @@ def solve_task(
         detail = str(e)
     chosen = select(attempt.candidates)
     verdict = Verdict.INFRA_ERROR if chosen is None or detail else chosen.result.verdict
-    hidden = None
-    if score and chosen is not None and task.hidden_tests.strip():
-        hidden = _score(attempt, chosen.program)
+    hidden, hidden_by_tier = None, {}
+    if score and task.hidden_tests.strip() and attempt.drawn:
+        verdicts = attempt.score()
+        for tier in dict.fromkeys(tier for tier, _ in attempt.drawn):
+            drawn = [program for t, program in attempt.drawn if t == tier]
+            hidden_by_tier[tier] = (len(drawn), sum(verdicts[p] is Verdict.PASS for p in drawn))
+        hidden = verdicts[chosen.program] if chosen else None
     return Solution(
         task_id=task.id,
         program=chosen.program if chosen else "",
@@ -152,12 +189,6 @@ def solve_task(
         runs=tuple(attempt.runs),
         hidden=hidden,
         detail=detail,
+        selection=attempt.selection,
+        hidden_by_tier=hidden_by_tier,
     )
-
-
-def _score(attempt: _Attempt, program: str) -> Verdict:
-    """Run the hidden tests on the chosen program: scoring only, never selection."""
-    job = Job(program, attempt.task.hidden_tests, timeout=max(attempt.config.timeout_s, 30.0), fail_fast=True)
-    (result,) = attempt.verifier.run_many([job])
-    attempt.runs.append(SandboxRun("score", result.verdict.value, result.duration))
-    return result.verdict

@@ -32,11 +32,15 @@ Handler = Callable[[dict[str, Any]], Reply]
 class FakeServer:
     base_url: str
     requests: list[dict[str, Any]]
+    """Every request body, in the order received."""
+    answered: list[tuple[float, dict[str, Any]]]
+    """(time.monotonic() when the answer was sent, request body) of every request answered with 200."""
 
 
 @contextmanager
 def fake_openai(handler: Handler) -> Iterator[FakeServer]:
     seen: list[dict[str, Any]] = []
+    answered: list[tuple[float, dict[str, Any]]] = []
 
     class RequestHandler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -75,6 +79,7 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
                     },
                 },
             )
+            answered.append((time.monotonic(), body))
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -90,7 +95,7 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield FakeServer(f"http://127.0.0.1:{server.server_address[1]}/v1", seen)
+        yield FakeServer(f"http://127.0.0.1:{server.server_address[1]}/v1", seen, answered)
     finally:
         server.shutdown()
         server.server_close()
