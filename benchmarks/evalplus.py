@@ -5,7 +5,8 @@ outputs. Here that comparison is the hidden test module itself: it runs the refe
 input inside the sandbox, so no task code ever runs on the host and no expected outputs need storing.
 Equality follows EvalPlus: exact, or within ``atol`` (rtol 1e-7) where the expected output is made of floats,
 plus its special oracles for HumanEval/32 (a root of the polynomial) and MBPP's are_equivalent and sum_div.
-Not reproduced: EvalPlus' per-input time limit (a multiple of the reference's time); the job timeout applies.
+Like EvalPlus, each call of the candidate may take at most 4x the reference's time on that input (at least 1 s),
+so a candidate that loops forever fails in a second rather than at the job's timeout.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ _HIDDEN_TEMPLATE = """from solution import *
 from solution import {entry_point} as _candidate
 
 import copy as _copy
+import signal as _signal
+import time as _time
 
 inf, nan = float("inf"), float("nan")
 _REFERENCE = {reference!r}
@@ -74,13 +77,32 @@ def _same(got, expected, args):
     return atol > 0 and type(got) is type(expected) and _close(got, expected, atol)
 
 
+class _TooSlow(Exception):
+    pass
+
+
+def _too_slow(signum, frame):
+    raise _TooSlow("more than 4x the reference's time on one input")
+
+
+def _call_within(limit, args):
+    _signal.signal(_signal.SIGALRM, _too_slow)
+    _signal.setitimer(_signal.ITIMER_REAL, limit)
+    try:
+        return _candidate(*args)
+    finally:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+
+
 def _check(inputs):
     namespace = {{}}
     exec(compile(_REFERENCE, "reference.py", "exec"), namespace)
     reference = namespace[{entry_point!r}]
     for args in inputs:
+        started = _time.perf_counter()
         expected = reference(*_copy.deepcopy(args))
-        got = _candidate(*_copy.deepcopy(args))
+        limit = max(1.0, 4 * (_time.perf_counter() - started))
+        got = _call_within(limit, _copy.deepcopy(args))
         assert _same(got, expected, args), (
             "{entry_point}(*%s) returned %s, expected %s" % (_short(args), _short(got), _short(expected))
         )

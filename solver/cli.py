@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -271,6 +272,8 @@ def models_fetch() -> None:
 
 
 def main() -> None:
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so local model servers and sandbox containers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

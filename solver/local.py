@@ -7,9 +7,11 @@ loopback port, started on first use and stopped on exit, so nobody juggles serve
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -98,7 +100,8 @@ def llama_server(name_or_path: str, *, threads: int = DEFAULT_THREADS, context: 
     ]  # fmt: skip
     log.info("starting llama.cpp server for %s on port %d (log: %s)", name, port, log_path)
     with open(log_path, "ab") as server_log:
-        proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent)  # fmt: skip
     try:
         base_url = f"http://127.0.0.1:{port}/v1"
         _wait_ready(base_url, proc, log_path)
@@ -110,6 +113,13 @@ def llama_server(name_or_path: str, *, threads: int = DEFAULT_THREADS, context: 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec: the kernel sends it SIGTERM when we die, even by SIGKILL, so no model
+    server outlives the run that started it."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -31,6 +31,9 @@ class CommitteeConfig:
     """Sandbox wall-clock limit per candidate."""
     tests_from_prose: bool = True
     """A task with no tests gets the examples its prompt states in words as tests (one greedy cheap call)."""
+    agreement_samples: int = 5
+    """A task with no tests at all draws this many cheap samples and takes the behaviour most of them share; with
+    no majority it escalates. 0 or 1: take the first sample that loads."""
 
 
 @dataclass(frozen=True)

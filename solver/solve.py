@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sandbox.result import Job, Verdict
+from solver.agreement import fingerprint, probe_tests
 from solver.errors import EndpointError
 from solver.examples import prose_tests
 from solver.extract import assemble, definitions_only, extract_code
@@ -26,7 +27,7 @@ from solver.task import Task
 
 log = logging.getLogger(__name__)
 
-SCORE_TIMEOUT_S = 120.0
+SCORE_TIMEOUT_S = 60.0
 """Hidden tests may be heavy: EvalPlus' run the reference solution on up to a thousand inputs too."""
 
 
@@ -85,6 +86,8 @@ class _Attempt:
         self.programs: set[str] = set()
         self.drawn: list[tuple[str, str]] = []
         """(tier, program) of every sample, duplicates included."""
+        self.preferred: Candidate | None = None
+        """The choice when it is not the best-ranked candidate (agreement picks among candidates that all pass)."""
         self.calls: list[ModelCall] = []
         self.runs: list[SandboxRun] = []
         self.samples = 0
@@ -119,6 +122,22 @@ class _Attempt:
         if tests:
             self.tests, self.selection = tests, "prose"
 
+    def agree(self) -> tuple[Candidate | None, int]:
+        """The earliest candidate of the behaviour most samples share, and how many samples share it."""
+        loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
+        jobs = [Job(c.program, probe_tests(self.task), timeout=self.config.timeout_s) for c in loading]
+        results = self.verifier.run_many(jobs) if jobs else []
+        votes: dict[str, list[Candidate]] = {}
+        for candidate, result in zip(loading, results, strict=True):
+            self.runs.append(SandboxRun("agree", result.verdict.value, result.duration))
+            if (print_ := fingerprint(result)) is not None:
+                votes.setdefault(print_, []).append(candidate)
+        if not votes:
+            return None, 0
+        weight = {k: sum(self.drawn.count((c.tier, c.program)) for c in group) for k, group in votes.items()}
+        best = max(votes, key=lambda k: (weight[k], -min(c.sample_index for c in votes[k])))
+        return min(votes[best], key=lambda c: c.sample_index), weight[best]
+
     def score(self) -> dict[str, Verdict]:
         """Hidden-test verdicts of every distinct program drawn: scoring only, never selection."""
         programs = list(dict.fromkeys(program for _, program in self.drawn))
@@ -148,6 +167,14 @@ def solve_task(
         if attempt.selection == "none" and config.tests_from_prose and chooses:
             attempt.tests_from_prose(cheap)
         step = next_step([], cheap_left=left, can_escalate=strong is not None, config=config)
+        if attempt.selection == "none" and chooses and config.agreement_samples > 1:
+            # Nothing to test with: every loading candidate "passes", so choose by agreement instead.
+            attempt.selection, rounds = "agreement", []
+            attempt.draw(cheap, messages, 1, greedy=config.greedy_first, start=0)
+            attempt.draw(cheap, messages, config.agreement_samples - 1, greedy=False, start=0)
+            attempt.preferred, votes = attempt.agree()
+            majority = 2 * votes > config.agreement_samples
+            step = Next.ACCEPT if majority or not config.escalate else Next.ESCALATE
         for n, size in enumerate(rounds):
             greedy = n == 0 and config.greedy_first
             attempt.draw(cheap, messages, size, greedy=greedy, start=0 if greedy else sampled)
@@ -161,13 +188,16 @@ def solve_task(
             failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
             attempt.draw(strong, escalation_prompt(task, failures), 1, greedy=True, start=0)
             step = next_step(attempt.candidates, cheap_left=0, can_escalate=False, config=config)
+            if attempt.selection == "agreement":  # no cheap majority: the strong model's answer, if it loads
+                answer = next(program for tier, program in reversed(attempt.drawn) if tier == strong.tier)
+                attempt.preferred = next(c for c in attempt.candidates if c.program == answer)
         if step is Next.INFRA:
             infra = next(c for c in attempt.candidates if c.result.verdict is Verdict.INFRA_ERROR)
             detail = "the sandbox failed: " + infra.result.detail
     except EndpointError as e:
         log.warning("%s: %s", task.id, e)
         detail = str(e)
-    chosen = select(attempt.candidates)
+    chosen = attempt.preferred or select(attempt.candidates)
     verdict = Verdict.INFRA_ERROR if chosen is None or detail else chosen.result.verdict
     hidden, hidden_by_tier = None, {}
     if score and task.hidden_tests.strip() and attempt.drawn:

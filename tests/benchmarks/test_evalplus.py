@@ -50,3 +50,11 @@ def test_mbpp_inputs_are_rebuilt_as_the_references_expect(sandbox: Sandbox) -> N
     wrong = "def add_lists(test_list, test_tup):\n    return list(test_tup) + test_list\n"
     results = sandbox.run_many([Job(p, task.hidden_tests, timeout=60) for p in (task.meta["reference"], wrong)])
     assert [r.verdict for r in results] == [Verdict.PASS, Verdict.FAIL]
+
+
+def test_a_candidate_that_loops_fails_at_the_per_input_limit_not_the_job_timeout(sandbox: Sandbox) -> None:
+    (task,) = load_benchmark("humaneval+", ids=["0"])
+    loops = "def has_close_elements(numbers, threshold):\n    while True:\n        pass\n"
+    (result,) = sandbox.run_many([Job(loops, task.hidden_tests, timeout=60)])
+    assert result.verdict is Verdict.ERROR and "reference's time" in result.detail
+    assert result.duration < 30

@@ -129,3 +129,33 @@ def test_many_tasks_in_parallel(committee_with: Any) -> None:
     solutions = list(committee.solve_many(tasks))
     assert sorted(s.task_id for s in solutions) == sorted(t.id for t in tasks)
     assert all(s.solved for s in solutions)
+
+
+UNTESTED = Task(
+    id="sign",
+    prompt='def sign(x: int) -> int:\n    """-1, 0 or 1: the sign of x."""\n',
+    entry_point="sign",
+    hidden_tests="from solution import *\n\ndef test_sign():\n    assert [sign(-5), sign(0), sign(3)] == [-1, 0, 1]",
+)
+SIGN = "def sign(x):\n    return (x > 0) - (x < 0)"
+SIGN_TOO = "def sign(x):\n    if x == 0:\n        return 0\n    return 1 if x > 0 else -1"  # same behaviour, other code
+
+
+def test_no_tests_selects_the_behaviour_most_samples_share(committee_with: Any) -> None:
+    wrong = "def sign(x):\n    return 1"
+    committee, cheap, strong = committee_with(
+        answers("NONE", wrong, SIGN, wrong + "  # ", SIGN_TOO, SIGN), answers(SIGN)
+    )
+    solution = committee.solve(UNTESTED, score=True)
+    assert solution.selection == "agreement" and not solution.escalated and strong.requests == []
+    assert len(cheap.requests) == 6  # the examples transcription, then 5 samples
+    assert solution.program.rstrip().endswith(SIGN.splitlines()[-1].strip()) and solution.hidden is Verdict.PASS
+
+
+def test_no_tests_and_no_majority_escalates(committee_with: Any) -> None:
+    codes = ["NONE", "def sign(x):\n    return 1", SIGN, "def sign(x):\n    return -1", "def sign(x):\n    return x"]
+    committee, _, strong = committee_with(answers(*codes), answers(SIGN_TOO))
+    solution = committee.solve(UNTESTED, score=True)
+    assert solution.selection == "agreement" and solution.escalated and solution.tier == "strong"
+    assert len(strong.requests) == 1 and "These attempts failed" not in user_text(strong.requests[0])
+    assert solution.hidden is Verdict.PASS
