@@ -5,8 +5,9 @@ outputs. Here that comparison is the hidden test module itself: it runs the refe
 input inside the sandbox, so no task code ever runs on the host and no expected outputs need storing.
 Equality follows EvalPlus: exact, or within ``atol`` (rtol 1e-7) where the expected output is made of floats,
 plus its special oracles for HumanEval/32 (a root of the polynomial) and MBPP's are_equivalent and sum_div.
-Like EvalPlus, each call of the candidate may take at most 4x the reference's time on that input (at least 1 s),
-so a candidate that loops forever fails in a second rather than at the job's timeout.
+Like EvalPlus, each call of the candidate has a time limit relative to the reference's time on that input; so a
+candidate that loops forever fails in seconds rather than at the job's timeout. The limit (10x, at least 2 s) is
+looser than EvalPlus' (4x, at least 1 s) because the sandbox's CPU quota on a busy machine makes timings noisy.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class _TooSlow(Exception):
 
 
 def _too_slow(signum, frame):
-    raise _TooSlow("more than 4x the reference's time on one input")
+    raise _TooSlow("more than 10x the reference's time on one input")
 
 
 def _call_within(limit, args):
@@ -101,7 +102,7 @@ def _check(inputs):
     for args in inputs:
         started = _time.perf_counter()
         expected = reference(*_copy.deepcopy(args))
-        limit = max(1.0, 4 * (_time.perf_counter() - started))
+        limit = max(2.0, 10 * (_time.perf_counter() - started))
         got = _call_within(limit, _copy.deepcopy(args))
         assert _same(got, expected, args), (
             "{entry_point}(*%s) returned %s, expected %s" % (_short(args), _short(got), _short(expected))
