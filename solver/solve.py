@@ -53,8 +53,9 @@ class Solution:
     """The verdict on the hidden tests, when the run was scored."""
     detail: str = ""
     selection: str = "given"
-    """Where the selection tests came from: "given" with the task, "prose" (examples stated in the prompt's text,
-    transcribed by the cheap model), or "none" (only a check that the program defines the function)."""
+    """How the choice was tested: "given" tests, "prose" (examples stated in the prompt's words, transcribed by the
+    cheap model), "agreement" (no tests: the behaviour most samples share), or "none" (only a check that the
+    program defines the function)."""
     hidden_by_tier: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per tier, (samples drawn, samples passing the hidden tests), when the run was scored: pass@k's n and c."""
 
@@ -148,6 +149,21 @@ class _Attempt:
         return {p: r.verdict for p, r in zip(programs, results, strict=True)}
 
 
+def _sample_for_agreement(attempt: _Attempt, cheap: Model, messages: list[dict[str, str]]) -> Next:
+    """No tests at all: every candidate that loads "passes", so the behaviour most samples share is chosen, and
+    without a majority the task escalates."""
+    config, attempt.selection = attempt.config, "agreement"
+    samples = config.agreement_samples
+    if config.greedy_first:
+        attempt.draw(cheap, messages, 1, greedy=True, start=0)
+        samples -= 1
+    attempt.draw(cheap, messages, samples, greedy=False, start=0)
+    if any(c.result.verdict is Verdict.INFRA_ERROR for c in attempt.candidates):
+        return Next.INFRA
+    attempt.preferred, votes = attempt.agree()
+    return Next.ACCEPT if 2 * votes > config.agreement_samples or not config.escalate else Next.ESCALATE
+
+
 def solve_task(
     task: Task,
     cheap: Model,
@@ -168,13 +184,7 @@ def solve_task(
             attempt.tests_from_prose(cheap)
         step = next_step([], cheap_left=left, can_escalate=strong is not None, config=config)
         if attempt.selection == "none" and chooses and config.agreement_samples > 1:
-            # Nothing to test with: every loading candidate "passes", so choose by agreement instead.
-            attempt.selection, rounds = "agreement", []
-            attempt.draw(cheap, messages, 1, greedy=config.greedy_first, start=0)
-            attempt.draw(cheap, messages, config.agreement_samples - 1, greedy=False, start=0)
-            attempt.preferred, votes = attempt.agree()
-            majority = 2 * votes > config.agreement_samples
-            step = Next.ACCEPT if majority or not config.escalate else Next.ESCALATE
+            step, rounds = _sample_for_agreement(attempt, cheap, messages), []
         for n, size in enumerate(rounds):
             greedy = n == 0 and config.greedy_first
             attempt.draw(cheap, messages, size, greedy=greedy, start=0 if greedy else sampled)
@@ -190,7 +200,8 @@ def solve_task(
             step = next_step(attempt.candidates, cheap_left=0, can_escalate=False, config=config)
             if attempt.selection == "agreement":  # no cheap majority: the strong model's answer, if it loads
                 answer = next(program for tier, program in reversed(attempt.drawn) if tier == strong.tier)
-                attempt.preferred = next(c for c in attempt.candidates if c.program == answer)
+                pick = next(c for c in attempt.candidates if c.program == answer)
+                attempt.preferred = pick if pick.result.verdict is Verdict.PASS else attempt.preferred
         if step is Next.INFRA:
             infra = next(c for c in attempt.candidates if c.result.verdict is Verdict.INFRA_ERROR)
             detail = "the sandbox failed: " + infra.result.detail
