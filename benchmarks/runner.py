@@ -75,7 +75,7 @@ def run_bench(
         done = len(tasks) - len(todo)
         if progress:
             progress(name, done, len(tasks), passed)
-        started = time.monotonic()
+        started, earlier = time.monotonic(), timings.get(name, 0.0)
         with path.open("a") as out:
             for solution in committee.solve_many(todo, score=True, config=config):
                 record = solution.record()
@@ -83,10 +83,12 @@ def run_bench(
                 out.flush()
                 records[record["task_id"]] = record
                 done, passed = done + 1, passed + (record["hidden"] == "PASS")
+                # saved with each task, so a killed run's time up to its last finished task is kept
+                timings[name] = earlier + time.monotonic() - started
+                _write_atomically(timings_path, json.dumps(timings))
                 if progress:
                     progress(name, done, len(tasks), passed)
-        timings[name] = timings.get(name, 0.0) + time.monotonic() - started
-        _write_atomically(timings_path, json.dumps(timings))
+        timings.setdefault(name, earlier)
         finished = [records[t.id] for t in tasks]
         write_samples(run_dir / f"{name}.samples.jsonl", finished)
         summaries.append(summarise(name, finished, timings[name]))
