@@ -63,6 +63,13 @@ def one_container() -> Iterator[Sandbox]:
         yield sb
 
 
+def assert_next_candidate_sees_nothing(sb: Sandbox, leaver: str, observer: str) -> None:
+    """``leaver`` runs (and passes) on the container; then ``observer``, a later candidate's test body, must pass."""
+    assert sb.run(Job(leaver, check("pass"))).verdict is Verdict.PASS
+    result = sb.run(Job("", check(observer)))
+    assert result.verdict is Verdict.PASS, result.detail
+
+
 def test_daemon_does_not_outlive_its_candidate(one_container: Sandbox) -> None:
     daemon = (
         "import os, time\n"
@@ -76,7 +83,6 @@ def test_daemon_does_not_outlive_its_candidate(one_container: Sandbox) -> None:
         "    os._exit(0)\n"
         "time.sleep(0.3)\n"
     )
-    assert one_container.run(Job(daemon, check("pass"))).verdict is Verdict.PASS
     observer = (
         "import os, time\ntime.sleep(0.3)\n"
         "others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
@@ -84,8 +90,7 @@ def test_daemon_does_not_outlive_its_candidate(one_container: Sandbox) -> None:
         "assert not os.path.exists('/tmp/left-behind')\n"
         "assert os.listdir('/work') == [os.path.basename(os.getcwd())]"
     )
-    result = one_container.run(Job("", check(observer)))
-    assert result.verdict is Verdict.PASS, result.detail
+    assert_next_candidate_sees_nothing(one_container, daemon, observer)
 
 
 def test_files_do_not_leak_between_candidates(one_container: Sandbox) -> None:
@@ -95,10 +100,8 @@ def test_files_do_not_leak_between_candidates(one_container: Sandbox) -> None:
         "os.chmod('/tmp/locked/inner', 0)\nos.chmod('/tmp/locked', 0o500)\n"
         "os.makedirs('/work/../tmp/links')\nos.symlink('/usr', '/tmp/links/usr')\nos.symlink('/usr', '/tmp/usr')\n"
     )
-    assert one_container.run(Job(writer, check("pass"))).verdict is Verdict.PASS
     reader = "import os\nassert os.listdir('/tmp') == []\nassert os.listdir('/dev/shm') == []"
-    result = one_container.run(Job("", check(reader)))
-    assert result.verdict is Verdict.PASS, result.detail
+    assert_next_candidate_sees_nothing(one_container, writer, reader)
 
 
 def test_sysv_ipc_does_not_leak_between_candidates(one_container: Sandbox) -> None:
@@ -106,12 +109,10 @@ def test_sysv_ipc_does_not_leak_between_candidates(one_container: Sandbox) -> No
         "import ctypes\nlibc = ctypes.CDLL(None)\n"
         "assert libc.shmget(0, 4096, 0o1600) >= 0\nassert libc.msgget(0, 0o1600) >= 0\n"
     )
-    assert one_container.run(Job(creator, check("pass"))).verdict is Verdict.PASS
     reader = "\n".join(
         f"assert open('/proc/sysvipc/{kind}').read().splitlines()[1:] == []" for kind in ("shm", "msg", "sem")
     )
-    result = one_container.run(Job("", check(reader)))
-    assert result.verdict is Verdict.PASS, result.detail
+    assert_next_candidate_sees_nothing(one_container, creator, reader)
 
 
 def test_container_killed_from_outside_is_retried_not_failed(one_container: Sandbox) -> None:
