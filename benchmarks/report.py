@@ -62,7 +62,7 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         for call in record["calls"]:
             tokens[call["tier"]] += call["tokens_in"] + call["tokens_out"]
             cost[call["tier"]] += call["cost"]
-    with_tests = [r for r in records if r.get("selection", "given") != "none" and r["solved"]]
+    with_tests = [r for r in records if r.get("selection", "given") in ("given", "prose") and r["solved"]]
     cheap = [r["hidden_by_tier"]["cheap"] for r in records if r.get("hidden_by_tier", {}).get("cheap")]
     return Summary(
         config=config,
