@@ -126,7 +126,8 @@ class _Attempt:
     def agree(self) -> tuple[Candidate | None, int]:
         """The earliest candidate of the behaviour most samples share, and how many samples share it."""
         loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
-        jobs = [Job(c.program, probe_tests(self.task), timeout=self.config.timeout_s) for c in loading]
+        probe = probe_tests(self.task)
+        jobs = [Job(c.program, probe, timeout=self.config.timeout_s) for c in loading]
         results = self.verifier.run_many(jobs) if jobs else []
         votes: dict[str, list[Candidate]] = {}
         for candidate, result in zip(loading, results, strict=True):
