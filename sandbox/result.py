@@ -63,7 +63,7 @@ class RunResult:
                 truncated=bool(reply.get("stdout_truncated") or reply.get("stderr_truncated")),
                 detail=str(reply.get("detail", "")),
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             return cls.infra(f"malformed runner reply ({type(e).__name__}: {e})")
 
     @property

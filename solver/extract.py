@@ -24,24 +24,35 @@ def extract_code(answer: str, entry_point: str) -> str:
     return _largest_code_run(text)
 
 
+# Deeply nested text (a model's degenerate "-----...1") exhausts the parser: that too is text that does not parse.
+_UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
+
+
+def _parse(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(code)
+    except _UNPARSABLE:
+        return None
+
+
 def definitions_only(code: str) -> str:
     """Drop top-level statements that would run at import: the example calls, prints and self-made asserts that
     models append (and that fail a correct function on their own wrong expectations). Keeps imports, functions,
     classes and assignments of constants (``PATTERN = re.compile(...)``), but not assignments that call the answer's
     own functions or do I/O (``result = solve(3)``, ``n = int(input())``)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    if (tree := _parse(code)) is None:
         return code
     lines = code.splitlines()
     defined = frozenset(
         n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     )
+    # Statements sharing a line (`import os; print(1)`) cannot be cut out by lines: rewrite the kept ones instead.
+    shared = any((a.end_lineno or a.lineno) >= b.lineno for a, b in zip(tree.body, tree.body[1:], strict=False))
     kept = []
     for node in tree.body:
         if _is_definition(node, defined):
             start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+            kept.append(ast.unparse(node) if shared else "\n".join(lines[start - 1 : node.end_lineno]))
     return "\n\n".join(kept) if kept else code
 
 
@@ -76,18 +87,25 @@ def assemble(prompt: str, code: str, entry_point: str) -> str:
     A later ``def`` wins in Python, so the model's function replaces the prompt's stub. A bare body is put under
     the prompt's own signature. A prompt that is not Python (a prose task) contributes nothing.
     """
-    if not _parses(prompt):
+    if (tree := _parse(prompt)) is None:
         return code + "\n"
     if _defines(code, entry_point) or not code.strip():
         return prompt.rstrip() + "\n\n\n" + code.strip("\n") + "\n"
-    body = textwrap.indent(textwrap.dedent(code), "    ")
+    body = textwrap.indent(textwrap.dedent(code), _body_indent(prompt, tree, entry_point))
     return prompt.rstrip() + "\n" + body.rstrip() + "\n"
 
 
+def _body_indent(prompt: str, tree: ast.Module, entry_point: str) -> str:
+    """The indentation of the stub's body (its docstring), so a bare body lines up with it."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point and node.body:
+            line = prompt.splitlines()[node.body[0].lineno - 1]
+            return line[: len(line) - len(line.lstrip())] or "    "
+    return "    "
+
+
 def _defines(code: str, name: str) -> bool:
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    if (tree := _parse(code)) is None:
         return re.search(rf"^\s*(async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE) is not None
     return any(
         isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name for node in ast.walk(tree)
@@ -95,8 +113,4 @@ def _defines(code: str, name: str) -> bool:
 
 
 def _parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return _parse(code) is not None

@@ -153,19 +153,33 @@ class ModelClient:
         missing = [i for i in keys if i not in samples]
         while missing:
             want = len(missing) if self.config.supports_n else 1
-            texts, call = self._request(messages, params, want)
+            texts, calls = self._request(messages, params, want)
             if want > 1 and len(texts) < want:
                 log.info("%s answered %d of %d samples per request: asking one at a time", self.config.base_url,
                          len(texts), want)  # fmt: skip
                 self.config = replace(self.config, supports_n=False)
-            for text, i in zip(texts, missing, strict=False):
+            for text, call, i in zip(texts, calls, missing, strict=False):
                 samples[i] = Sample(text, call, i)
                 if self.cache is not None:
                     self.cache.put(keys[i], {"text": text, **asdict(call)})
             missing = missing[len(texts) :]
         return [samples[i] for i in sorted(samples)]
 
-    def _request(self, messages: Messages, params: dict[str, Any], n: int) -> tuple[list[str], ModelCall]:
+    def _request(self, messages: Messages, params: dict[str, Any], n: int) -> tuple[list[str], list[ModelCall]]:
+        """One answered request. The SDK retries 429s (after their Retry-After), 5xx, timeouts and dropped
+        connections; an answer that arrives but cannot be read (invalid JSON, no choices) is retried here."""
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                return self._request_once(messages, params, n)
+            except _Unreadable as e:
+                if attempt == self.config.max_retries:
+                    raise EndpointError(f"the {self.tier} model {self.config.model} at {self.config.base_url} "
+                                        f"answered {self.config.max_retries + 1} times with {e}") from e  # fmt: skip
+                log.info("%s answered with %s; asking again", self.config.base_url, e)
+                time.sleep(min(8.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _request_once(self, messages: Messages, params: dict[str, Any], n: int) -> tuple[list[str], list[ModelCall]]:
         started = time.monotonic()
         try:
             response = self.client.chat.completions.create(
@@ -182,23 +196,33 @@ class ModelClient:
         except openai.APIError as e:
             raise EndpointError(f"the {self.tier} model {self.config.model} at {self.config.base_url} failed "
                                 f"after {self.config.max_retries} retries: {e}") from e  # fmt: skip
+        except ValueError as e:  # the body is not JSON (the SDK lets json's error through)
+            raise _Unreadable(f"a body that is not JSON ({e})") from e
         latency = time.monotonic() - started
-        texts = [choice.message.content or "" for choice in response.choices]
+        texts = [choice.message.content or "" for choice in response.choices or []]
         if not texts:
-            raise EndpointError(f"{self.config.base_url} answered with no choices for {self.config.model}")
+            raise _Unreadable("no choices")
         usage = response.usage
         tokens_in = usage.prompt_tokens if usage else 0
         tokens_out = usage.completion_tokens if usage else 0
         price = self.config.resolved_price(self.prices)
-        # One record per sample: the request's usage and latency shared evenly among the samples it returned.
+        # One record per sample: the request's usage, cost and latency shared among the samples it returned, the
+        # first taking the tokens that do not divide evenly, so the records add up to exactly what was billed.
         k = len(texts)
-        call = ModelCall(
-            tier=self.tier,
-            model=self.config.model,
-            tokens_in=tokens_in // k,
-            tokens_out=tokens_out // k,
-            cost=price.cost(tokens_in, tokens_out) / k,
-            latency_s=latency / k,
-            cached=False,
-        )
-        return texts, call
+        calls = [
+            ModelCall(
+                tier=self.tier,
+                model=self.config.model,
+                tokens_in=tokens_in // k + (tokens_in % k if j == 0 else 0),
+                tokens_out=tokens_out // k + (tokens_out % k if j == 0 else 0),
+                cost=price.cost(tokens_in, tokens_out) / k,
+                latency_s=latency / k,
+                cached=False,
+            )
+            for j in range(k)
+        ]
+        return texts, calls
+
+
+class _Unreadable(Exception):
+    """An answer arrived but holds no samples to read."""

@@ -11,7 +11,7 @@ from sandbox.result import RunResult, Verdict
 
 DEFAULT_SAMPLES = 10
 DEFAULT_BATCH = 5
-DEFAULT_FEEDBACK_CANDIDATES = 2
+DEFAULT_FEEDBACK_CANDIDATES = 0
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class CommitteeConfig:
     escalate: bool = True
     """Ask the strong model when no cheap candidate passes."""
     feedback_candidates: int = DEFAULT_FEEDBACK_CANDIDATES
-    """Failed cheap candidates (with their test output) shown to the strong model."""
+    """Failed cheap candidates (with their test output) shown to the strong model. 0 by default: on 106 HumanEval
+    tasks the 1.5B model solved 5 of 12 escalations from the plain prompt and 4 of 12 with two failures as context,
+    which cost about 4x the tokens; the plain prompt is also the one a strong-only run has already cached."""
     timeout_s: float = 10.0
     """Sandbox wall-clock limit per candidate."""
     tests_from_prose: bool = True

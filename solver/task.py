@@ -7,6 +7,7 @@ import doctest
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ def load_tasks(path: str | Path) -> list[Task]:
     try:
         with opener(path, "rt", encoding="utf-8") as f:
             text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:  # gzip: cut short (EOF) or corrupt (zlib)
         raise InputError(f"{path}: cannot read it as UTF-8 text ({e})") from e
     tasks = list(_parse(text, path))
     if not tasks:
@@ -62,16 +63,20 @@ def _parse(text: str, path: Path) -> Iterator[Task]:
             records = json.loads(stripped)
         except json.JSONDecodeError as e:
             raise InputError(f"{path}: invalid JSON at line {e.lineno}: {e.msg}") from e
+        except (ValueError, RecursionError) as e:  # valid syntax Python refuses: nested too deep, huge integers
+            raise InputError(f"{path}: cannot read its JSON ({type(e).__name__}: {_first_line(e)})") from e
         for n, record in enumerate(records, 1):
             yield task_from_record(record, f"{path}: record {n}")
         return
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON strings may hold U+2028 and friends
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(f"{path}:{n}: invalid JSON ({e.msg}); expected one task object per line") from e
+        except (ValueError, RecursionError) as e:
+            raise InputError(f"{path}:{n}: cannot read its JSON ({type(e).__name__}: {_first_line(e)})") from e
         yield task_from_record(record, f"{path}:{n}")
 
 
@@ -112,7 +117,9 @@ def _check_test_module(source: str, where: str) -> None:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError) as e:
-        raise InputError(f"{where} are not valid Python ({e.__class__.__name__}: {e})") from None
+        raise InputError(f"{where} are not valid Python ({e.__class__.__name__}: {_first_line(e)})") from None
+    except (MemoryError, RecursionError):
+        raise InputError(f"{where} are nested too deeply to parse") from None
     if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test_") for n in tree.body):
         raise InputError(f"{where} define no top-level test_* function")
 
@@ -124,8 +131,12 @@ def check_tests(check_source: str, entry_point: str) -> str:
 
 def doctest_examples(prompt: str) -> list[tuple[str, str]]:
     """The ``>>>`` examples of a prompt whose expected output is a Python literal."""
+    try:
+        parsed = doctest.DocTestParser().get_examples(prompt)
+    except ValueError:  # malformed examples (">>>x", uneven indentation) are no examples
+        return []
     examples = []
-    for example in doctest.DocTestParser().get_examples(prompt):
+    for example in parsed:
         source = example.source.strip()
         # doctest reads the docstring's closing quotes as part of the last example's output
         want = re.split(r"^\s*(?:\"\"\"|\'\'\')", example.want, maxsplit=1, flags=re.MULTILINE)[0].strip()
@@ -164,6 +175,10 @@ def _is_literal(text: str) -> bool:
 def _is_expression(text: str) -> bool:
     try:
         compile(text, "<example>", "eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
     return True
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [""])[0]

@@ -1,11 +1,15 @@
 """A fake OpenAI-compatible chat server on a real loopback socket, for driving the real openai SDK.
 
-A handler function maps each request (the parsed JSON body) to a Reply: scripted answers, HTTP errors, delays.
+A handler function maps each request (the parsed JSON body) to a Reply: scripted answers, HTTP errors, delays, and
+broken answers (a connection dropped mid-body, a body that is not JSON, JSON cut short, no choices).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +27,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 100
     completion_tokens_each: int = 50
+    fault: str = ""
+    """One of BROKEN_ANSWERS: the status line and headers go out, then the body is broken this way."""
+
+
+BROKEN_ANSWERS = ("drop mid-body", "not JSON", "JSON cut short", "no choices")
 
 
 Handler = Callable[[dict[str, Any]], Reply]
@@ -35,12 +44,15 @@ class FakeServer:
     """Every request body, in the order received."""
     answered: list[tuple[float, dict[str, Any]]]
     """(time.monotonic() when the answer was sent, request body) of every request answered with 200."""
+    billed: list[int]
+    """Tokens (prompt + completion) of every well-formed answer: what a real server would bill."""
 
 
 @contextmanager
 def fake_openai(handler: Handler) -> Iterator[FakeServer]:
     seen: list[dict[str, Any]] = []
     answered: list[tuple[float, dict[str, Any]]] = []
+    billed: list[int] = []
 
     class RequestHandler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -64,6 +76,9 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
                 for i, t in enumerate(reply.texts)
             ]
             out = reply.completion_tokens_each * len(reply.texts)
+            if reply.fault:
+                self._send_broken(reply.fault, body["model"])
+                return
             self._send(
                 200,
                 {
@@ -80,6 +95,26 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
                 },
             )
             answered.append((time.monotonic(), body))
+            billed.append(reply.prompt_tokens + out)
+
+        def _send_broken(self, fault: str, model: str) -> None:
+            whole = json.dumps({"id": "fake", "object": "chat.completion", "created": 0, "model": model,
+                                "choices": [], "usage": None}).encode()  # fmt: skip
+            data = {"not JSON": b"<html>Bad Gateway</html>", "JSON cut short": whole[: len(whole) // 2]}.get(
+                fault, whole
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(whole) if fault == "drop mid-body" else len(data)))
+            self.end_headers()
+            if fault == "drop mid-body":
+                self.close_connection = True
+                with contextlib.suppress(OSError):  # after a hang the client may have gone already
+                    self.wfile.write(whole[:10])
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(data)
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -95,7 +130,7 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield FakeServer(f"http://127.0.0.1:{server.server_address[1]}/v1", seen, answered)
+        yield FakeServer(f"http://127.0.0.1:{server.server_address[1]}/v1", seen, answered, billed)
     finally:
         server.shutdown()
         server.server_close()
@@ -107,3 +142,47 @@ def user_text(request: dict[str, Any]) -> str:
 
 def fenced(code: str) -> str:
     return f"Here is the solution:\n\n```python\n{code.strip()}\n```\n\nIt works because..."
+
+
+FAULTS = ("429 Retry-After", "500", "502", "503", "hang past the timeout", *BROKEN_ANSWERS, "text with no code")
+
+
+@dataclass
+class Faults:
+    """Wraps a handler: the i-th request gets ``schedule[i]`` instead of its answer ("" for none); after the
+    schedule, each request gets one of ``kinds`` with probability ``rate`` (seeded)."""
+
+    handler: Handler
+    rate: float = 0.0
+    schedule: tuple[str, ...] = ()
+    seed: int = 0
+    kinds: tuple[str, ...] = FAULTS
+    hang_s: float = 3.0
+    injected: list[tuple[float, str, str]] = field(default_factory=list)
+    """(time.monotonic(), kind, request body as sorted JSON) of every fault injected."""
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._requests = 0
+
+    def __call__(self, request: dict[str, Any]) -> Reply:
+        with self._lock:
+            if self._requests < len(self.schedule):
+                kind = self.schedule[self._requests]
+            else:
+                kind = self._random.choice(self.kinds) if self._random.random() < self.rate else ""
+            self._requests += 1
+            if kind:
+                self.injected.append((time.monotonic(), kind, json.dumps(request, sort_keys=True)))
+        if kind == "429 Retry-After":
+            return Reply(status=429, headers={"Retry-After": "1"})
+        if kind in ("500", "502", "503"):
+            return Reply(status=int(kind))
+        if kind == "hang past the timeout":  # then hang up without an answer: nothing billed
+            return Reply(fault="drop mid-body", delay_s=self.hang_s)
+        if kind in BROKEN_ANSWERS:
+            return Reply(fault=kind)
+        if kind == "text with no code":
+            return Reply(["I would solve this by thinking about it carefully."] * request.get("n", 1))
+        return self.handler(request)

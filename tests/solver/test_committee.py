@@ -79,8 +79,15 @@ def test_cheap_pass_stops_early_and_never_calls_strong(committee_with: Any) -> N
     assert solution.samples == 2 and len(solution.calls) == 2
 
 
-def test_no_cheap_pass_escalates_with_the_failures_as_context(committee_with: Any) -> None:
+def test_no_cheap_pass_escalates_with_the_plain_prompt(committee_with: Any) -> None:
     committee, cheap, strong = committee_with(answers(WRONG, HALF), answers(RIGHT))
+    solution = committee.solve(TASK)
+    assert (solution.solved, solution.tier, solution.escalated) == (True, "strong", True)
+    assert strong.requests[0]["messages"] == cheap.requests[0]["messages"]
+
+
+def test_escalation_can_show_the_failures_as_context(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(answers(WRONG, HALF), answers(RIGHT), feedback_candidates=2)
     solution = committee.solve(TASK)
     assert (solution.solved, solution.tier, solution.escalated) == (True, "strong", True)
     assert len(cheap.requests) == 4 and len(strong.requests) == 1
