@@ -12,6 +12,7 @@ import argparse
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ class FaultRun:
     billed_tokens: int
 
 
-def replaying_model(tasks: list[Task], wrong: set[str]) -> Any:
+def replaying_model(tasks: list[Task], wrong: set[str]) -> Callable[[dict[str, Any]], Reply]:
     """The reference solution, except the cheap model's answers to ``wrong`` tasks; no examples transcribed."""
 
     def handler(request: dict[str, Any]) -> Reply:

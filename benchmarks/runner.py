@@ -39,17 +39,21 @@ def configurations(
 
 
 def read_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished tasks by id. A line cut short by a crash and a task that ended in an infra error are left out:
-    those tasks run again."""
+    """Finished tasks by id. A line cut short by a crash and a task that ended in an infra error are left out
+    (those tasks run again), and the file is rewritten without them, so no results file stays corrupt."""
     records: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if "INFRA_ERROR" not in (record["verdict"], record["hidden"]):
-                records[record["task_id"]] = record
+    if not path.exists():
+        return records
+    lines = path.read_text().split("\n")
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if "INFRA_ERROR" not in (record["verdict"], record["hidden"]):
+            records[record["task_id"]] = record
+    if len(records) != len(lines) - 1:  # the last element is what follows the final newline: nothing
+        _write_atomically(path, "".join(json.dumps(r) + "\n" for r in records.values()))
     return records
 
 

@@ -1,0 +1,170 @@
+"""Crash safety: `committee bench` killed with SIGKILL at random points, many times over, then rerun to the end.
+
+The final results must equal those of a run never interrupted, every results file must read back whole, and no
+model answer that reached the run before a kill may be asked for again. The model is a replaying fake server (real
+HTTP) whose answers take ``--delay`` seconds, so kills land while sampling, verifying and writing alike.
+
+    python -m benchmarks.kill_resume [--kills 10] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.datasets import load_benchmark
+from benchmarks.faults import replaying_model
+from tests.fake_openai import FakeServer, Reply, fake_openai
+
+TASK_IDS = ["0", "2", "3", "12", "38", "53", "7", "29"]
+CONFIGS = ("cheap-alone", "committee", "strong-alone")
+COMPARED = ("task_id", "program", "verdict", "hidden", "tier", "escalated", "samples", "candidates", "selection")
+IN_FLIGHT_MARGIN_S = 1.0
+"""An answer sent less than this long before a kill may not have reached the response cache yet."""
+
+
+@dataclass(frozen=True)
+class KillReport:
+    kills: int
+    reruns: int
+    identical: bool
+    """Every configuration's results equal the uninterrupted run's, field by field (COMPARED)."""
+    corrupt_files: list[str]
+    finished_at_kills: list[int]
+    """Task results on disk (all configurations) at each kill: how far into the run it landed."""
+    answers_straight: int
+    """Answers the uninterrupted run needed."""
+    answers_killed: int
+    """Answers the killed-and-resumed run got, all its runs together."""
+    paid_twice: int
+    """Answers asked for again after a kill (beyond what the uninterrupted run asked for)..."""
+    paid_twice_in_flight: int
+    """...of which were sent less than IN_FLIGHT_MARGIN_S before a kill, so may not have reached the cache."""
+
+
+def bench(url: str, runs: Path, run_id: str) -> subprocess.Popen[str]:
+    args = ["bench", "humaneval", "--tasks", ",".join(TASK_IDS), "--cheap", f"cheap@{url}", "--strong",
+            f"strong@{url}", "--runs-dir", str(runs), "--run-id", run_id, "--cache", str(runs / f"{run_id}.cache"),
+            "--samples", "3", "--containers", "1", "--parallel", "2"]  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "solver", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+
+
+def finish(process: subprocess.Popen[str]) -> None:
+    _, stderr = process.communicate(timeout=900)
+    if process.returncode != 0:
+        raise RuntimeError(f"bench failed ({process.returncode}): {stderr[-2000:]}")
+
+
+def results(run: Path) -> dict[str, list[dict[str, Any]]]:
+    return {
+        config: sorted(
+            ({k: r[k] for k in COMPARED} for r in map(json.loads, (run / f"{config}.jsonl").read_text().splitlines())),
+            key=lambda r: r["task_id"],
+        )
+        for config in CONFIGS
+    }
+
+
+def results_lines(run: Path, config: str) -> list[str]:
+    path = run / f"{config}.jsonl"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def unreadable(run: Path) -> list[str]:
+    """Result files that do not read back whole: every line of a JSONL, and whole JSON files."""
+    bad = []
+    for path in sorted(run.glob("*.json*")):
+        try:
+            if path.suffix == ".jsonl":
+                for line in path.read_text().splitlines():
+                    json.loads(line)
+            else:
+                json.loads(path.read_text())
+        except ValueError:
+            bad.append(path.name)
+    return bad
+
+
+def bodies(server: FakeServer, since: int = 0, before: float = float("inf")) -> Counter[str]:
+    return Counter(json.dumps(body, sort_keys=True) for at, body in server.answered[since:] if at < before)
+
+
+def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) -> KillReport:
+    tasks = load_benchmark("humaneval", ids=TASK_IDS)
+    model = replaying_model(tasks, wrong={"HumanEval/2", "HumanEval/12"})  # these escalate
+
+    def slow(request: dict[str, Any]) -> Reply:
+        reply: Reply = model(request)
+        reply.delay_s = delay_s
+        return reply
+
+    rng = random.Random(seed)
+    with fake_openai(slow) as server:
+        started = time.monotonic()
+        finish(bench(server.base_url, root, "straight"))
+        wall = time.monotonic() - started
+        straight = bodies(server)
+        first_killed = len(server.answered)
+        recent: Counter[str] = Counter()  # answered less than the margin before some kill
+        corrupt: set[str] = set()
+        finished: list[int] = []
+        for _ in range(kills):
+            process = bench(server.base_url, root, "killed")
+            time.sleep(rng.uniform(0.2, 1.0) * wall)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            killed_at = time.monotonic()
+            recent += bodies(server, first_killed, killed_at) - bodies(
+                server, first_killed, killed_at - IN_FLIGHT_MARGIN_S
+            )
+            # A JSONL's last line may be cut short by the kill (the rerun drops it); whole files must never be.
+            corrupt.update(f for f in unreadable(root / "killed") if not f.endswith(".jsonl"))
+            finished.append(sum(len(results_lines(root / "killed", c)) for c in CONFIGS))
+        finish(bench(server.base_url, root, "killed"))
+        killed = bodies(server, first_killed)
+    twice = killed - straight
+    corrupt.update(unreadable(root / "killed"))
+    return KillReport(
+        kills=kills,
+        reruns=kills + 1,
+        identical=results(root / "straight") == results(root / "killed"),
+        corrupt_files=sorted(corrupt),
+        finished_at_kills=finished,
+        answers_straight=sum(straight.values()),
+        answers_killed=sum(killed.values()),
+        paid_twice=sum(twice.values()),
+        paid_twice_in_flight=sum((twice & recent).values()),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as root:
+        r = kill_and_resume(args.kills, seed=args.seed, root=Path(root))
+    print(f"{len(TASK_IDS)} HumanEval tasks x {len(CONFIGS)} configurations, seed {args.seed}; results on disk "
+          f"at each kill (of {len(TASK_IDS) * len(CONFIGS)}): {r.finished_at_kills}\n")  # fmt: skip
+    print("| kills | reruns | results identical | corrupt files | answers (straight) | answers (killed) "
+          "| paid twice | of which in flight at a kill |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print(f"| {r.kills} | {r.reruns} | {'yes' if r.identical else 'NO'} | {len(r.corrupt_files)} | "
+          f"{r.answers_straight} | {r.answers_killed} | {r.paid_twice} | {r.paid_twice_in_flight} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
