@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTAINERS = 2
 DEFAULT_GRACE_S = 10.0
+DEFAULT_ENGINE_WAIT_S = 120.0
 PIPELINE_DEPTH = 16  # jobs run_many hands a container at once
 IN_FLIGHT = 2  # of those, jobs queued inside the container at a time
 START_ERRORS = (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent)
@@ -50,6 +51,9 @@ class SandboxConfig:
     """What the image is built from; built on first use when missing."""
     grace_s: float = DEFAULT_GRACE_S
     """Seconds past a job's timeout before the host gives up on the runner and kills the container from outside."""
+    engine_wait_s: float = DEFAULT_ENGINE_WAIT_S
+    """Seconds to wait for a Docker engine that stopped answering (a restart) before candidates on it are
+    INFRA_ERROR."""
     reuse: bool = True
     """Keep containers warm between candidates. False gives each candidate a fresh container, removed after it:
     slow, and the reference the warm path is checked against."""
@@ -165,6 +169,8 @@ class Sandbox:
         try:
             container = self._take()
         except START_ERRORS as e:
+            if not self._engine_up() and self._wait_for_engine():
+                return self._run_batch(jobs)
             return [_cannot_start(e)] * len(jobs)
         results: list[RunResult] = []
         sent = 0
@@ -186,9 +192,11 @@ class Sandbox:
         return results
 
     def _after_failure(self, job: Job, error: Exception, started: float, *, last_try: bool) -> RunResult:
-        """A container died or went silent under ``job``. An engine that stopped answering is an infra error;
-        otherwise a fresh container settles whether the candidate did it."""
+        """A container died or went silent under ``job``. If the engine went away (a restart kills every
+        container), the job waits for it; otherwise a fresh container settles whether the candidate did it."""
         if not self._engine_up():
+            if self._wait_for_engine():
+                return self._settle(job)  # the engine, not the candidate, broke that container: a fresh try
             return RunResult.infra(f"the Docker engine stopped answering: {ENGINE_HINT}")
         if not last_try:
             log.info("sandbox container failed (%s); running the candidate again on a fresh one", error)
@@ -203,6 +211,8 @@ class Sandbox:
         try:
             container = self._new_container()
         except START_ERRORS as e:
+            if not self._engine_up() and self._wait_for_engine():
+                return self._settle(job)
             return _cannot_start(e)
         started = time.monotonic()
         try:
@@ -260,6 +270,22 @@ class Sandbox:
         except (docker.errors.DockerException, requests.RequestException):
             return False
         return True
+
+    def _wait_for_engine(self) -> bool:
+        """The engine stopped answering: whether it answers again within ``engine_wait_s`` (a restart). The
+        containers died with it, so the idle ones are dropped. A closing pool waits for nothing."""
+        log.warning("the Docker engine is not answering; waiting up to %gs for it", self.config.engine_wait_s)
+        deadline = time.monotonic() + self.config.engine_wait_s
+        while not self._closed and time.monotonic() < deadline:
+            time.sleep(1.0)
+            if self._engine_up():
+                log.warning("the Docker engine answers again; replacing the sandbox containers")
+                while True:
+                    try:
+                        self._release(self._idle.get_nowait(), healthy=False)
+                    except queue.Empty:
+                        return True
+        return False
 
     def close(self) -> None:
         with self._lock:
