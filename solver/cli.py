@@ -31,6 +31,7 @@ from solver.endpoints import (
     check_endpoint,
     open_model,
     parse_prices,
+    probe_endpoint,
     validate_spec,
 )
 from solver.errors import CommitteeError
@@ -120,6 +121,9 @@ def _committee(
         console.print(f"[dim]starting models (cheap: {cheap}, strong: {strong})...[/]")
         cheap_config = open_model(cheap, stack, log_dir=log_dir)
         strong_config = None if strong == "none" else open_model(strong, stack, log_dir=log_dir)
+        for tier, config in (("cheap", cheap_config), ("strong", strong_config)):
+            if config is not None:
+                probe_endpoint(config, tier)
         committee = Committee(
             cheap=cheap_config,
             strong=strong_config,

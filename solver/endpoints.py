@@ -7,6 +7,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import openai
+
 from solver.errors import InputError
 from solver.ledger import Price
 from solver.local import llama_server
@@ -59,6 +61,24 @@ def parse_prices(items: tuple[str, ...]) -> dict[str, Price]:
             raise InputError(f"--price {item!r}: expected MODEL=IN,OUT with non-negative prices")
         prices[model] = Price(price_in, price_out)
     return prices
+
+
+def probe_endpoint(config: ModelConfig, tier: str) -> None:
+    """InputError unless the endpoint answers its model list (free: no tokens), so a wrong URL or a server that
+    is down stops a run before anything is written, not as an infra error on every task."""
+    client = openai.OpenAI(base_url=config.base_url, api_key=config.api_key(), timeout=10.0, max_retries=2)
+    try:
+        client.models.list()
+    except openai.AuthenticationError:
+        raise InputError(
+            f"the {tier} endpoint {config.base_url} rejected the API key in {config.api_key_env}"
+        ) from None
+    except openai.APIError as e:
+        if not isinstance(e, openai.APIStatusError):  # answering at all, even 404 for the list, is up enough
+            raise InputError(f"the {tier} endpoint {config.base_url} does not answer ({type(e).__name__}): check "
+                             "the URL and that its server is up") from None  # fmt: skip
+    finally:
+        client.close()
 
 
 def check_endpoint(config: ModelConfig) -> float:

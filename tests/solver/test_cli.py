@@ -72,9 +72,34 @@ def test_solve_writes_results_and_prints_a_table(tasks_file: Path, tmp_path: Pat
     assert record["solved"] and record["tier"] == "cheap" and record["calls"][0]["tokens_out"] == 50
 
 
-def test_dead_endpoint_fails_the_run_with_exit_1(tasks_file: Path, tmp_path: Path) -> None:
-    out, cache = str(tmp_path / "r.jsonl"), str(tmp_path / "cache")
-    done = committee("solve", str(tasks_file), "--cheap", "m@http://127.0.0.1:9/v1", "--strong", "none",
-                     "--out", out, "--cache", cache, "--containers", "1")  # fmt: skip
+@pytest.mark.parametrize("command", ["solve", "bench"])
+def test_dead_endpoint_stops_the_run_before_anything_is_written(command: str, tasks_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    where = ["solve", str(tasks_file), "--out", str(out)] if command == "solve" else ["bench", "humaneval",
+             "--limit", "1", "--runs-dir", str(out)]  # fmt: skip
+    done = committee(*where, "--cheap", "m@http://127.0.0.1:9/v1", "--strong", "none", "--cache", str(tmp_path))
     assert done.returncode == 1
-    assert "infra error" in done.stderr
+    assert "the cheap endpoint http://127.0.0.1:9/v1 does not answer" in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"task_id": "a", "prompt": "def f(): pass"}', ":1: field 'entry_point' must be a non-empty string"),
+        ('{"task_id": "a", "prompt": 3, "entry_point": "f"}', ":1: field 'prompt' must be a non-empty string"),
+        ('{"task_id": "a", "prompt": "x", "entry_point": "f"}\nnot json', ":2: invalid JSON"),
+        ('{"task_id": "a", "prompt": "x", "entry_point": "f", "tests": "def test_("}', "tests are not valid Python"),
+        (json.dumps({"task_id": "a", "prompt": "x" * 300_000, "entry_point": "f"}), "the limit is 200,000"),
+        ('[{"task_id": "a"', "invalid JSON at line 1"),
+        ("", "holds no tasks"),
+    ],
+    ids=["missing field", "wrong type", "invalid JSON line", "broken tests", "huge prompt", "cut short", "empty"],
+)
+def test_malformed_task_file_is_one_line_and_writes_nothing(tmp_path: Path, content: str, message: str) -> None:
+    path, out = tmp_path / "tasks.jsonl", tmp_path / "out.jsonl"
+    path.write_text(content)
+    done = committee("solve", str(path), "--out", str(out), "--cheap", "m@http://127.0.0.1:9/v1", "--strong", "none")
+    assert done.returncode == 1
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not out.exists()
