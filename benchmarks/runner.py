@@ -30,9 +30,10 @@ def configurations(
 ) -> dict[str, CommitteeConfig]:
     """Cheap alone (one greedy sample), the committee, strong alone (one greedy answer), and on request the
     committee with oracle selection."""
-    configs = {"cheap-alone": replace(committee, samples=1, escalate=False), "committee": committee}
+    baseline = replace(committee, repair_rounds=0)
+    configs = {"cheap-alone": replace(baseline, samples=1, escalate=False), "committee": committee}
     if with_strong:
-        configs["strong-alone"] = replace(committee, samples=0, escalate=True)
+        configs["strong-alone"] = replace(baseline, samples=0, escalate=True)
     if oracle:
         configs[ORACLE] = committee
     return configs

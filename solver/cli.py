@@ -84,6 +84,9 @@ def committee_options(f: Any) -> Any:
                      help="Most cheap candidates per task."),
         click.option("--batch", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 100),
                      help="Cheap candidates per round (stops after the first round with a pass)."),
+        click.option("--repair", default=0, show_default=True, type=click.IntRange(0, 10),
+                     help="Repair rounds: the best failing cheap candidate and its test output back to the cheap "
+                          "model, before escalating."),
         click.option("--containers", default=DEFAULT_CONTAINERS, show_default=True, type=click.IntRange(1, 64),
                      help="Warm sandbox containers."),
         click.option("--parallel", default=DEFAULT_MAX_IN_FLIGHT, show_default=True, type=click.IntRange(1, 256),
@@ -105,6 +108,7 @@ def _committee(
     prices: tuple[str, ...],
     samples: int,
     batch: int,
+    repair: int,
     containers: int,
     parallel: int,
     ray_address: str | None,
@@ -127,7 +131,7 @@ def _committee(
         committee = Committee(
             cheap=cheap_config,
             strong=strong_config,
-            config=CommitteeConfig(samples=samples, batch=min(batch, max(samples, 1))),
+            config=CommitteeConfig(samples=samples, batch=min(batch, max(samples, 1)), repair_rounds=repair),
             sandbox=SandboxConfig(containers=containers),
             cache_dir=cache_dir,
             prices=price_table,
@@ -201,7 +205,10 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
     run_dir = runs_dir / (run_id or f"{benchmark}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    configs = configurations(CommitteeConfig(samples=options["samples"], batch=options["batch"]),
+    committee_config = CommitteeConfig(
+        samples=options["samples"], batch=options["batch"], repair_rounds=options["repair"]
+    )
+    configs = configurations(committee_config,
                              with_strong=options["strong"] != "none", oracle=oracle)  # fmt: skip
     console.print(f"{benchmark}: {len(tasks)} tasks; run directory {run_dir}")
     with _committee(**options, log_dir=run_dir) as committee, _progress() as bar:

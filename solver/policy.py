@@ -33,6 +33,11 @@ class CommitteeConfig:
     """Sandbox wall-clock limit per candidate."""
     tests_from_prose: bool = True
     """A task with no tests gets the examples its prompt states in words as tests (one greedy cheap call)."""
+    repair_rounds: int = 0
+    """Rounds in which the best failing cheap candidate goes back to the cheap model with its test output, before
+    any escalation (tasks with tests only). Each round is one greedy answer."""
+    repair_history: bool = False
+    """Show the cheap model every earlier attempt of the repair chain and its failure, not only the latest."""
     agreement_samples: int = 5
     """A task with no tests at all draws this many cheap samples and takes the behaviour most of them share; with
     no majority it escalates. 0 or 1: take the first sample that loads."""

@@ -45,3 +45,16 @@ def escalation_prompt(task: Task, failures: list[tuple[str, str]]) -> Messages:
         for n, (program, feedback) in enumerate(failures, 1):
             parts.append(f"Attempt {n}:\n```python\n{program.strip()}\n```\nTest output:\n```\n{feedback[-1500:]}\n```")
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def repair_prompt(task: Task, attempts: list[tuple[str, str]]) -> Messages:
+    """The solve prompt, then each attempt as the model's own answer followed by its test output and a request to
+    fix it: a conversation the model continues. ``attempts`` is the latest alone, or the whole chain."""
+    messages = solve_prompt(task)
+    for program, feedback in attempts:
+        messages.append({"role": "assistant", "content": f"```python\n{program.strip()}\n```"})
+        messages.append({"role": "user", "content": (
+            f"This failed the tests:\n```\n{feedback[-1500:]}\n```\nFix it. Answer with the complete function and "
+            "the imports it needs in one ```python code block."
+        )})  # fmt: skip
+    return messages

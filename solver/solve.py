@@ -21,7 +21,7 @@ from solver.policy import (
     round_sizes,
     select,
 )
-from solver.prompts import escalation_prompt, examples_prompt, solve_prompt
+from solver.prompts import escalation_prompt, examples_prompt, repair_prompt, solve_prompt
 from solver.protocols import Model, Verifier
 from solver.task import Task
 
@@ -165,6 +165,26 @@ def _sample_for_agreement(attempt: _Attempt, cheap: Model, messages: list[dict[s
     return Next.ACCEPT if 2 * votes > config.agreement_samples or not config.escalate else Next.ESCALATE
 
 
+def _repair(attempt: _Attempt, cheap: Model) -> Next | None:
+    """Repair rounds (Reflexion-style): the best failing cheap candidate goes back to the cheap model with its test
+    output, one greedy answer a round, and each round repairs the previous round's answer. ACCEPT as soon as one
+    passes; None when none did."""
+    config, chain = attempt.config, []
+    current = select(attempt.candidates)
+    for _ in range(config.repair_rounds):
+        if current is None or current.result.verdict not in (Verdict.FAIL, Verdict.ERROR, Verdict.TIMEOUT):
+            break
+        chain.append((current.program, current.result.feedback or current.result.verdict.value))
+        attempt.draw(cheap, repair_prompt(attempt.task, chain if config.repair_history else chain[-1:]), 1,
+                     greedy=True, start=0)  # fmt: skip
+        answer = attempt.drawn[-1][1]
+        current = next(c for c in attempt.candidates if c.program == answer)
+        step = next_step(attempt.candidates, cheap_left=0, can_escalate=False, config=config)
+        if step in (Next.ACCEPT, Next.INFRA):
+            return step
+    return None
+
+
 def solve_task(
     task: Task,
     cheap: Model,
@@ -194,6 +214,8 @@ def solve_task(
             step = next_step(attempt.candidates, cheap_left=left, can_escalate=strong is not None, config=config)
             if step is not Next.SAMPLE_MORE:
                 break
+        if step in (Next.ESCALATE, Next.GIVE_UP) and config.repair_rounds and attempt.selection in ("given", "prose"):
+            step = _repair(attempt, cheap) or step
         if step is Next.ESCALATE and strong is not None:
             escalated = True
             failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)

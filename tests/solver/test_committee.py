@@ -166,3 +166,41 @@ def test_no_tests_and_no_majority_escalates(committee_with: Any) -> None:
     assert solution.selection == "agreement" and solution.escalated and solution.tier == "strong"
     assert len(strong.requests) == 1 and "These attempts failed" not in user_text(strong.requests[0])
     assert solution.hidden is Verdict.PASS
+
+
+def repairs(first: str, *fixes: str) -> Callable[[dict[str, Any]], Reply]:
+    """``first`` for the solve prompt; the k-th repair request (k attempts shown or not) gets fixes[k-1]."""
+
+    def handler(request: dict[str, Any]) -> Reply:
+        rounds = sum(m["role"] == "assistant" for m in request["messages"])
+        repairing = "This failed the tests" in user_text(request)
+        return Reply([fenced(fixes[min(rounds, len(fixes)) - 1] if repairing else first)])
+
+    return handler
+
+
+def test_repair_round_fixes_a_failing_candidate_before_any_escalation(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(repairs(WRONG, RIGHT), answers(RIGHT), samples=2, repair_rounds=2)
+    solution = committee.solve(TASK)
+    assert (solution.solved, solution.tier, solution.escalated) == (True, "cheap", False)
+    assert strong.requests == [] and len(cheap.requests) == 3  # greedy, one sample, one repair
+    repair = cheap.requests[-1]["messages"]
+    assert "return a - b" in repair[-2]["content"] and "test_one" in repair[-1]["content"]
+
+
+def test_repair_with_history_shows_every_earlier_attempt(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(
+        repairs(WRONG, HALF, RIGHT), answers(RIGHT), samples=1, repair_rounds=2, repair_history=True
+    )
+    solution = committee.solve(TASK)
+    assert (solution.solved, solution.tier) == (True, "cheap") and strong.requests == []
+    last = cheap.requests[-1]["messages"]
+    assert [m["role"] for m in last[1:]] == ["user", "assistant", "user", "assistant", "user"]
+    assert "return a - b" in last[2]["content"] and "return 3" in last[4]["content"]
+
+
+def test_repair_that_fails_still_escalates(committee_with: Any) -> None:
+    committee, cheap, strong = committee_with(repairs(WRONG, HALF), answers(RIGHT), samples=1, repair_rounds=2)
+    solution = committee.solve(TASK)
+    assert (solution.solved, solution.tier, solution.escalated) == (True, "strong", True)
+    assert len(cheap.requests) == 3 and len(strong.requests) == 1
