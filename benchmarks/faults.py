@@ -12,23 +12,19 @@ import argparse
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from benchmarks.datasets import load_benchmark
+from benchmarks.fake_openai import FAULTS, NO_CODE, Faults, fake_openai, replaying_model
 from sandbox import SandboxConfig, Verdict
 from solver import Committee, ModelConfig
 from solver.ledger import Price
 from solver.policy import CommitteeConfig
 from solver.solve import Solution
 from solver.task import Task
-from tests.fake_openai import FAULTS, Faults, Reply, fake_openai, fenced, user_text
 
-CLIENT_TIMEOUT_S = 2.0
-NO_CODE = "text with no code"
-"""A completed answer, billed: the committee treats it as a failing candidate, never retries it."""
+CLIENT_TIMEOUT_S = 10.0
 HOW = {
     "429 Retry-After": "SDK retry after the server's Retry-After",
     "500": "SDK retry with backoff",
@@ -36,7 +32,7 @@ HOW = {
     "503": "SDK retry with backoff",
     "hang past the timeout": f"client timeout ({CLIENT_TIMEOUT_S:g} s), SDK retry",
     "drop mid-body": "SDK retry (connection error)",
-    "not JSON": "our retry (unreadable answer)",
+    "an HTML page": "our retry (unreadable answer)",
     "JSON cut short": "our retry (unreadable answer)",
     "no choices": "our retry (unreadable answer)",
     NO_CODE: "a failing candidate: sample more or escalate",
@@ -53,23 +49,6 @@ class FaultRun:
     billed_tokens: int
 
 
-def replaying_model(tasks: list[Task], wrong: set[str]) -> Callable[[dict[str, Any]], Reply]:
-    """The reference solution, except the cheap model's answers to ``wrong`` tasks; no examples transcribed."""
-
-    def handler(request: dict[str, Any]) -> Reply:
-        text = user_text(request)
-        if "states examples" in text:
-            return Reply(["NONE"])
-        task = next(t for t in tasks if t.prompt.strip() in text)
-        if request["model"] == "cheap" and task.id in wrong:
-            code = f"def {task.entry_point}(*args):\n    return None"
-        else:
-            code = task.meta["reference"]
-        return Reply([fenced(code)] * request.get("n", 1))
-
-    return handler
-
-
 def run_with_faults(
     tasks: list[Task], *, cache_dir: Path, rate: float = 0.0, schedule: tuple[str, ...] = (), seed: int = 0
 ) -> FaultRun:
@@ -77,7 +56,7 @@ def run_with_faults(
     third task that has tests wrongly, so those escalate; every other answer is the reference solution."""
     wrong = {t.id for t in [t for t in tasks if t.tests][::3]}
     handler = replaying_model(tasks, wrong)
-    faults = Faults(handler, rate=rate, schedule=schedule, seed=seed, hang_s=CLIENT_TIMEOUT_S + 1)
+    faults = Faults(handler, rate=rate, schedule=schedule, seed=seed, hang_s=CLIENT_TIMEOUT_S + 2)
     with fake_openai(faults) as server:
 
         def model(name: str, price: Price) -> ModelConfig:

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import load_benchmark
+from benchmarks.fake_openai import FakeServer, Reply, fake_openai
 from benchmarks.faults import replaying_model
-from tests.fake_openai import FakeServer, Reply, fake_openai
 
 TASK_IDS = ["0", "2", "3", "12", "38", "53", "7", "29"]
 CONFIGS = ("cheap-alone", "committee", "strong-alone")
 COMPARED = ("task_id", "program", "verdict", "hidden", "tier", "escalated", "samples", "candidates", "selection")
-IN_FLIGHT_MARGIN_S = 1.0
+IN_FLIGHT_MARGIN_S = 2.0
 """An answer sent less than this long before a kill may not have reached the response cache yet."""
 
 
@@ -38,6 +38,7 @@ IN_FLIGHT_MARGIN_S = 1.0
 class KillReport:
     kills: int
     reruns: int
+    """Runs after the uninterrupted one: the killed ones, any that finished before their kill, the final one."""
     identical: bool
     """Every configuration's results equal the uninterrupted run's, field by field (COMPARED)."""
     corrupt_files: list[str]
@@ -53,20 +54,28 @@ class KillReport:
     """...of which were sent less than IN_FLIGHT_MARGIN_S before a kill, so may not have reached the cache."""
 
 
-def bench(url: str, runs: Path, run_id: str) -> subprocess.Popen[str]:
-    args = ["bench", "humaneval", "--tasks", ",".join(TASK_IDS), "--cheap", f"cheap@{url}", "--strong",
+def bench(url: str, runs: Path, run_id: str, task_ids: list[str] = TASK_IDS, *extra: str) -> subprocess.Popen[str]:
+    """`committee bench humaneval` on ``task_ids`` with both tiers served at ``url``, in its own process group."""
+    args = ["bench", "humaneval", "--tasks", ",".join(task_ids), "--cheap", f"cheap@{url}", "--strong",
             f"strong@{url}", "--runs-dir", str(runs), "--run-id", run_id, "--cache", str(runs / f"{run_id}.cache"),
-            "--samples", "3", "--containers", "1", "--parallel", "2"]  # fmt: skip
+            "--samples", "3", "--containers", "1", "--parallel", "2", "--price", "cheap=0.05,0.10",
+            "--price", "strong=2.50,5.00", *extra]  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "solver", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
 
 
-def finish(process: subprocess.Popen[str]) -> None:
-    _, stderr = process.communicate(timeout=900)
+def finish(process: subprocess.Popen[str], timeout_s: float = 900) -> str:
+    """Wait for a bench to end well and return its stdout; kill its process group if it does not."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     if process.returncode != 0:
         raise RuntimeError(f"bench failed ({process.returncode}): {stderr[-2000:]}")
+    return stdout
 
 
 def results(run: Path) -> dict[str, list[dict[str, Any]]]:
@@ -87,7 +96,7 @@ def results_lines(run: Path, config: str) -> list[str]:
 def unreadable(run: Path) -> list[str]:
     """Result files that do not read back whole: every line of a JSONL, and whole JSON files."""
     bad = []
-    for path in sorted(run.glob("*.json*")):
+    for path in sorted([*run.glob("*.json"), *run.glob("*.jsonl")]):
         try:
             if path.suffix == ".jsonl":
                 for line in path.read_text().splitlines():
@@ -122,9 +131,13 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
         recent: Counter[str] = Counter()  # answered less than the margin before some kill
         corrupt: set[str] = set()
         finished: list[int] = []
-        for _ in range(kills):
+        attempts = 0
+        while len(finished) < kills and attempts < 3 * kills:
+            attempts += 1
             process = bench(server.base_url, root, "killed")
-            time.sleep(rng.uniform(0.2, 1.0) * wall)
+            time.sleep(rng.uniform(0.1, 0.7) * wall)  # reruns are faster (answers cached): aim early
+            if process.poll() is not None:  # it finished first: no kill, nothing to count
+                continue
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             killed_at = time.monotonic()
@@ -139,8 +152,8 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
     twice = killed - straight
     corrupt.update(unreadable(root / "killed"))
     return KillReport(
-        kills=kills,
-        reruns=kills + 1,
+        kills=len(finished),
+        reruns=attempts + 1,
         identical=results(root / "straight") == results(root / "killed"),
         corrupt_files=sorted(corrupt),
         finished_at_kills=finished,

@@ -45,7 +45,8 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
     records: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return records
-    lines = path.read_text().split("\n")
+    text = path.read_text()
+    lines = [line for line in text.split("\n") if line.strip()]
     for line in lines:
         try:
             record = json.loads(line)
@@ -53,7 +54,7 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
             continue
         if "INFRA_ERROR" not in (record["verdict"], record["hidden"]):
             records[record["task_id"]] = record
-    if len(records) != len(lines) - 1:  # the last element is what follows the final newline: nothing
+    if len(records) != len(lines) or not text.endswith("\n"):  # something was dropped: appends must not join it
         _write_atomically(path, "".join(json.dumps(r) + "\n" for r in records.values()))
     return records
 
@@ -67,6 +68,8 @@ def run_bench(
     progress: Progress | None = None,
 ) -> list[Summary]:
     run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.glob("*.partial"):  # a kill between writing and renaming leaves one
+        stale.unlink()
     timings_path = run_dir / "timings.json"
     timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     summaries = []

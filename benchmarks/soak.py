@@ -32,10 +32,11 @@ from solver.committee import SandboxActor
 from solver.task import check_tests
 
 TIMEOUT_S = 3.0
+RAY_PROCESSES = ("raylet", "gcs_server", "ray/_private", "ray/dashboard", "ray/autoscaler")
 GROUPS = {  # process group: how to recognise its processes by their command line
     "driver": lambda pid, cmd: pid == os.getpid(),
     "sandbox actor": lambda pid, cmd: cmd.startswith("ray::SandboxActor"),
-    "other Ray processes": lambda pid, cmd: "ray" in cmd and not cmd.startswith("ray::SandboxActor"),
+    "other Ray processes": lambda pid, cmd: cmd.startswith("ray::") or any(p in cmd for p in RAY_PROCESSES),
     "dockerd + containerd": lambda pid, cmd: cmd.split(" ")[0].rsplit("/", 1)[-1] in ("dockerd", "containerd"),
     "containers (shims + all inside)": None,  # the shims and every process under them
 }
@@ -138,11 +139,12 @@ def main() -> None:
     actor = SandboxActor.remote(SandboxConfig(containers=args.containers))  # type: ignore[attr-defined]
     if error := ray.get(actor.ready.remote()):
         raise SystemExit(error)
-    actor_pid = next(pid for pid, (_, cmd, _) in _processes().items() if cmd.startswith("ray::SandboxActor"))
+    actor_pid = ray.get(actor.pid.remote())
     ray.get(actor.run_many.remote(jobs[:10]))  # warm-up: imports, first containers
     fds_before = {"driver": open_fds(os.getpid()), "sandbox actor": open_fds(actor_pid)}
     sampler = Sampler()
-    threading.Thread(target=sampler.run, daemon=True).start()
+    sampling = threading.Thread(target=sampler.run, daemon=True)
+    sampling.start()
     verdicts: Counter[Verdict] = Counter()
     started = time.perf_counter()
     for i in range(0, len(jobs), args.chunk):
@@ -152,7 +154,7 @@ def main() -> None:
         print(f"\r{i + len(results):,}/{len(jobs):,} verified, {rate:.0f}/s", end="", flush=True)
     elapsed = time.perf_counter() - started
     sampler.stop()
-    time.sleep(1.1)  # the sampler's last reading
+    sampling.join()
     fds_after = {"driver": open_fds(os.getpid()), "sandbox actor": open_fds(actor_pid)}
     ray.get(actor.close.remote())
     ray.shutdown()

@@ -92,6 +92,11 @@ class Sandbox:
         self._start_lock = threading.Lock()
         self._started = False
         self._closed = False
+        self._outage = threading.Lock()
+        self._restarts = 0
+        """Engine restarts seen: a caller that failed knows whether the engine restarted since it began."""
+        self._engine_gone = False
+        """A wait for the engine gave up: fail fast until it answers again."""
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -166,10 +171,11 @@ class Sandbox:
         """Run ``jobs`` back to back on one container, a few queued in it at a time. When the container dies or
         hangs, the job it was on is settled on a fresh container and the jobs after it run again elsewhere."""
         self.start()
+        since = self._restarts
         try:
             container = self._take()
         except START_ERRORS as e:
-            if not self._engine_up() and self._wait_for_engine():
+            if self._engine_restarted(since):
                 return self._run_batch(jobs)
             return [_cannot_start(e)] * len(jobs)
         results: list[RunResult] = []
@@ -185,34 +191,36 @@ class Sandbox:
             except (RunnerGone, RunnerSilent, ValueError) as e:
                 self._release(container, healthy=False)
                 rest = jobs[len(results) + 1 :]
-                settled = self._after_failure(job, e, started, last_try=False)
+                settled = self._after_failure(job, e, started, since, last_try=False)
                 return [*results, settled, *(self._run_batch(rest) if rest else [])]
             results.append(RunResult.from_reply(reply))
         self._release(container, healthy=True)
         return results
 
-    def _after_failure(self, job: Job, error: Exception, started: float, *, last_try: bool) -> RunResult:
-        """A container died or went silent under ``job``. If the engine went away (a restart kills every
-        container), the job waits for it; otherwise a fresh container settles whether the candidate did it."""
-        if not self._engine_up():
-            if self._wait_for_engine():
-                return self._settle(job)  # the engine, not the candidate, broke that container: a fresh try
+    def _after_failure(self, job: Job, error: Exception, started: float, since: int, *, last_try: bool) -> RunResult:
+        """A container died or went silent under ``job``. If the engine restarted (which kills every container),
+        the job runs again, a try that does not count; otherwise a fresh container settles whether the candidate
+        did it."""
+        if self._engine_restarted(since):
+            return self._settle(job, last_try=False)
+        if self._engine_gone:
             return RunResult.infra(f"the Docker engine stopped answering: {ENGINE_HINT}")
         if not last_try:
             log.info("sandbox container failed (%s); running the candidate again on a fresh one", error)
-            return self._settle(job)
+            return self._settle(job, last_try=True)
         duration = time.monotonic() - started
         if isinstance(error, RunnerSilent):
             # The runner enforces the timeout itself; if even it is stuck, the container goes, from outside.
             return RunResult(Verdict.TIMEOUT, duration=duration, detail=f"no answer within {job.timeout:g}s, twice")
         return RunResult(Verdict.ERROR, duration=duration, detail=f"the candidate broke two containers ({error})")
 
-    def _settle(self, job: Job) -> RunResult:
+    def _settle(self, job: Job, *, last_try: bool) -> RunResult:
+        since = self._restarts
         try:
             container = self._new_container()
         except START_ERRORS as e:
-            if not self._engine_up() and self._wait_for_engine():
-                return self._settle(job)
+            if self._engine_restarted(since):
+                return self._settle(job, last_try=last_try)
             return _cannot_start(e)
         started = time.monotonic()
         try:
@@ -220,7 +228,7 @@ class Sandbox:
             reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
         except (RunnerGone, RunnerSilent, ValueError) as e:
             self._release(container, healthy=False)
-            return self._after_failure(job, e, started, last_try=True)
+            return self._after_failure(job, e, started, since, last_try=last_try)
         self._release(container, healthy=True)
         return RunResult.from_reply(reply)
 
@@ -271,21 +279,37 @@ class Sandbox:
             return False
         return True
 
-    def _wait_for_engine(self) -> bool:
-        """The engine stopped answering: whether it answers again within ``engine_wait_s`` (a restart). The
-        containers died with it, so the idle ones are dropped. A closing pool waits for nothing."""
-        log.warning("the Docker engine is not answering; waiting up to %gs for it", self.config.engine_wait_s)
-        deadline = time.monotonic() + self.config.engine_wait_s
-        while not self._closed and time.monotonic() < deadline:
-            time.sleep(1.0)
+    def _engine_restarted(self, since: int) -> bool:
+        """After a failure: whether the Docker engine restarted after generation ``since`` (``_restarts`` when the
+        caller began), waiting up to ``engine_wait_s`` for an engine that stopped answering. One thread waits out
+        an outage while the others queue for its outcome; after a wait that failed (``_engine_gone``) they fail
+        fast until a ping succeeds. False also when the engine never stopped: the failure was something else."""
+        with self._outage:
             if self._engine_up():
-                log.warning("the Docker engine answers again; replacing the sandbox containers")
-                while True:
-                    try:
-                        self._release(self._idle.get_nowait(), healthy=False)
-                    except queue.Empty:
-                        return True
-        return False
+                if self._engine_gone:  # back after a wait that gave up
+                    self._recovered()
+                return self._restarts != since
+            deadline = time.monotonic() + (0.0 if self._engine_gone else self.config.engine_wait_s)
+            if not self._engine_gone:
+                log.warning("the Docker engine is not answering; waiting up to %gs for it", self.config.engine_wait_s)
+            while not self._closed and time.monotonic() < deadline:
+                time.sleep(1.0)
+                if self._engine_up():
+                    self._recovered()
+                    return True
+            self._engine_gone = True
+            return False
+
+    def _recovered(self) -> None:
+        """The engine answers again: the containers died with it, so the idle ones go (new ones start on demand)."""
+        log.warning("the Docker engine answers again; replacing the sandbox containers")
+        self._restarts += 1
+        self._engine_gone = False
+        while True:
+            try:
+                self._release(self._idle.get_nowait(), healthy=False)
+            except queue.Empty:
+                return
 
     def close(self) -> None:
         with self._lock:

@@ -48,6 +48,10 @@ class SandboxActor:
     def ready(self) -> str:
         return self.error
 
+    def pid(self) -> int:
+        """The actor's process, for monitoring (its memory, its open files)."""
+        return os.getpid()
+
     def run_many(self, jobs: Sequence[Job]) -> list[RunResult]:
         return self.sandbox.run_many(jobs)
 

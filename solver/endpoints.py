@@ -63,20 +63,31 @@ def parse_prices(items: tuple[str, ...]) -> dict[str, Price]:
     return prices
 
 
+PROBE_TIMEOUT_S = 10.0
+PROBE_RETRIES = 2
+
+
 def probe_endpoint(config: ModelConfig, tier: str) -> None:
-    """InputError unless the endpoint answers its model list (free: no tokens), so a wrong URL or a server that
-    is down stops a run before anything is written, not as an infra error on every task."""
-    client = openai.OpenAI(base_url=config.base_url, api_key=config.api_key(), timeout=10.0, max_retries=2)
+    """InputError unless the endpoint answers its model list like an OpenAI-compatible API (free: no tokens), so a
+    wrong URL or a server that is down stops a run before anything is written. A resumed run needs it up too."""
+    client = openai.OpenAI(
+        base_url=config.base_url, api_key=config.api_key(), timeout=PROBE_TIMEOUT_S, max_retries=PROBE_RETRIES
+    )
+    where = f"the {tier} endpoint {config.base_url}"
     try:
         client.models.list()
     except openai.AuthenticationError:
-        raise InputError(
-            f"the {tier} endpoint {config.base_url} rejected the API key in {config.api_key_env}"
-        ) from None
+        raise InputError(f"{where} rejected the API key in {config.api_key_env or '(none set)'}") from None
+    except openai.APIStatusError:
+        pass  # it answers; some servers do not list models (a 404 here is up enough)
     except openai.APIError as e:
-        if not isinstance(e, openai.APIStatusError):  # answering at all, even 404 for the list, is up enough
-            raise InputError(f"the {tier} endpoint {config.base_url} does not answer ({type(e).__name__}): check "
-                             "the URL and that its server is up") from None  # fmt: skip
+        raise InputError(
+            f"{where} does not answer ({type(e).__name__}): check the URL and that its server is up"
+        ) from None
+    except (AttributeError, TypeError, ValueError):  # a 200 that is not the API's JSON (a web page, a proxy)
+        raise InputError(
+            f"{where} answers, but not as an OpenAI-compatible API: check the URL (often ends in /v1)"
+        ) from None
     finally:
         client.close()
 

@@ -9,6 +9,7 @@ import textwrap
 
 _THINK = re.compile(r"<think>.*?(</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.DOTALL | re.MULTILINE)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CODE_START = re.compile(r"^(def |async def |class |import |from \w|@)")
 
 
@@ -42,18 +43,17 @@ def definitions_only(code: str) -> str:
     own functions or do I/O (``result = solve(3)``, ``n = int(input())``)."""
     if (tree := _parse(code)) is None:
         return code
-    lines = code.splitlines()
     defined = frozenset(
         n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     )
-    # Statements sharing a line (`import os; print(1)`) cannot be cut out by lines: rewrite the kept ones instead.
-    shared = any((a.end_lineno or a.lineno) >= b.lineno for a, b in zip(tree.body, tree.body[1:], strict=False))
-    kept = []
-    for node in tree.body:
-        if _is_definition(node, defined):
-            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            kept.append(ast.unparse(node) if shared else "\n".join(lines[start - 1 : node.end_lineno]))
+    kept = [_source(code, node) for node in tree.body if _is_definition(node, defined)]
     return "\n\n".join(kept) if kept else code
+
+
+def _source(code: str, node: ast.stmt) -> str:
+    """A top-level statement's exact text, decorators included (it may share a line: `import os; print(1)`)."""
+    decorators = [f"@{ast.get_source_segment(code, d)}" for d in getattr(node, "decorator_list", [])]
+    return "\n".join([*decorators, ast.get_source_segment(code, node) or ""])
 
 
 # Calls that make an assignment a demo rather than a constant: I/O, and the answer's own functions.
@@ -97,9 +97,10 @@ def assemble(prompt: str, code: str, entry_point: str) -> str:
 
 def _body_indent(prompt: str, tree: ast.Module, entry_point: str) -> str:
     """The indentation of the stub's body (its docstring), so a bare body lines up with it."""
+    lines = _LINE_BREAK.split(prompt)  # the parser's own line breaks, which line numbers count
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point and node.body:
-            line = prompt.splitlines()[node.body[0].lineno - 1]
+            line = lines[node.body[0].lineno - 1]
             return line[: len(line) - len(line.lstrip())] or "    "
     return "    "
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from solver.errors import EndpointError, InputError
 from solver.ledger import DEFAULT_PRICES, UNKNOWN_PRICE, ModelCall, Price
@@ -196,10 +197,12 @@ class ModelClient:
         except openai.APIError as e:
             raise EndpointError(f"the {self.tier} model {self.config.model} at {self.config.base_url} failed "
                                 f"after {self.config.max_retries} retries: {e}") from e  # fmt: skip
-        except ValueError as e:  # the body is not JSON (the SDK lets json's error through)
-            raise _Unreadable(f"a body that is not JSON ({e})") from e
+        except json.JSONDecodeError as e:  # declared JSON, but cut short or garbled (the SDK lets json's error out)
+            raise _Unreadable(f"JSON that does not parse ({e})") from e
         latency = time.monotonic() - started
-        texts = [choice.message.content or "" for choice in response.choices or []]
+        if not isinstance(response, ChatCompletion):  # another content type (a proxy's HTML page): the SDK gives text
+            raise _Unreadable(f"a {type(response).__name__} where a chat completion belongs")
+        texts = [choice.message.content or "" for choice in response.choices or []][:n]
         if not texts:
             raise _Unreadable("no choices")
         usage = response.usage

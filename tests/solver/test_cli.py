@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_openai import Reply, fake_openai, fenced
+from benchmarks.fake_openai import Reply, fake_openai, fenced
 
 
 def committee(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.fake_openai import Reply, fake_openai, fenced, user_text
 from sandbox import SandboxConfig, Verdict
 from solver import Committee, CommitteeConfig, ModelConfig, Task
 from solver.ledger import Price
-from tests.fake_openai import Reply, fake_openai, fenced, user_text
 
 TASK = Task(
     id="add",

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.fake_openai import Reply, fake_openai
 from solver.errors import EndpointError, InputError
 from solver.ledger import Price
 from solver.models import ModelClient, ModelConfig, ResponseCache
-from tests.fake_openai import Reply, fake_openai
 
 MESSAGES = [{"role": "user", "content": "write add"}]
 

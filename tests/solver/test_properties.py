@@ -206,7 +206,7 @@ def test_well_formed_records_load_back_equal(
 
 @FEWER
 @given(python_openers, depths)
-@example("-", 10_000)  # ast.parse raises MemoryError, which extract.py's _parses does not catch
+@example("-", 10_000)  # ast.parse raises MemoryError on this
 def test_extract_code_returns_text_for_deeply_nested_answers(opener: str, depth: int) -> None:
     assert isinstance(extract_code(opener * depth + "1", "f"), str)
 
@@ -256,7 +256,7 @@ def test_definitions_only_keeps_parseable_code_parseable(code: str) -> None:
 
 @FEWER
 @given(python_openers, depths)
-@example("-", 10_000)  # ast.parse raises MemoryError, caught as neither SyntaxError nor ValueError
+@example("-", 10_000)  # ast.parse raises MemoryError on this
 def test_definitions_only_returns_text_for_deeply_nested_code(opener: str, depth: int) -> None:
     assert isinstance(definitions_only(opener * depth + "1"), str)
 
@@ -316,7 +316,7 @@ replies = json_values | st.dictionaries(
 
 @PROPERTY
 @given(replies)
-@example({"verdict": "PASS", "duration": 10**309})  # float() raises OverflowError, which is not caught
+@example({"verdict": "PASS", "duration": 10**309})  # float() raises OverflowError on this
 def test_any_json_reply_is_a_result_and_malformed_is_infra(reply: Any) -> None:
     result = RunResult.from_reply(reply)
     assert isinstance(result.verdict, Verdict)
@@ -329,3 +329,10 @@ def test_any_json_reply_is_a_result_and_malformed_is_infra(reply: Any) -> None:
 def test_truncated_is_either_stream_flag(verdict: Verdict, out_cut: Any, err_cut: Any) -> None:
     result = RunResult.from_reply({"verdict": verdict.value, "stdout_truncated": out_cut, "stderr_truncated": err_cut})
     assert result.truncated == bool(out_cut or err_cut)
+
+
+@PROPERTY
+@given(python_openers, st.integers(1, 3_000))
+def test_definitions_only_keeps_deeply_nested_code_that_shares_a_line(opener: str, depth: int) -> None:
+    code = f"import os; x = {opener * depth}1"
+    assert definitions_only(code).startswith("import os")

@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible chat server on a real loopback socket, for driving the real openai SDK.
+"""A fake OpenAI-compatible chat server on a real loopback socket, for driving the real openai SDK in tests and
+reliability benchmarks.
 
 A handler function maps each request (the parsed JSON body) to a Reply: scripted answers, HTTP errors, delays, and
 broken answers (a connection dropped mid-body, a body that is not JSON, JSON cut short, no choices).
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from solver.task import Task
+
 
 @dataclass
 class Reply:
@@ -31,7 +34,7 @@ class Reply:
     """One of BROKEN_ANSWERS: the status line and headers go out, then the body is broken this way."""
 
 
-BROKEN_ANSWERS = ("drop mid-body", "not JSON", "JSON cut short", "no choices")
+BROKEN_ANSWERS = ("drop mid-body", "an HTML page", "JSON cut short", "no choices")
 
 
 Handler = Callable[[dict[str, Any]], Reply]
@@ -100,11 +103,11 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
         def _send_broken(self, fault: str, model: str) -> None:
             whole = json.dumps({"id": "fake", "object": "chat.completion", "created": 0, "model": model,
                                 "choices": [], "usage": None}).encode()  # fmt: skip
-            data = {"not JSON": b"<html>Bad Gateway</html>", "JSON cut short": whole[: len(whole) // 2]}.get(
+            data = {"an HTML page": b"<html>Bad Gateway</html>", "JSON cut short": whole[: len(whole) // 2]}.get(
                 fault, whole
             )
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if fault == "an HTML page" else "application/json")
             self.send_header("Content-Length", str(len(whole) if fault == "drop mid-body" else len(data)))
             self.end_headers()
             if fault == "drop mid-body":
@@ -136,6 +139,24 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
         server.server_close()
 
 
+def replaying_model(tasks: list[Task], wrong: set[str]) -> Handler:
+    """A model that answers each of ``tasks`` with its reference solution (``meta["reference"]``), except the
+    cheap model's answers to ``wrong`` tasks, and transcribes no examples."""
+
+    def handler(request: dict[str, Any]) -> Reply:
+        text = user_text(request)
+        if "states examples" in text:
+            return Reply(["NONE"])
+        task = next(t for t in tasks if t.prompt.strip() in text)
+        if request["model"] == "cheap" and task.id in wrong:
+            code = f"def {task.entry_point}(*args):\n    return None"
+        else:
+            code = task.meta["reference"]
+        return Reply([fenced(code)] * request.get("n", 1))
+
+    return handler
+
+
 def user_text(request: dict[str, Any]) -> str:
     return str(request["messages"][-1]["content"])
 
@@ -144,7 +165,9 @@ def fenced(code: str) -> str:
     return f"Here is the solution:\n\n```python\n{code.strip()}\n```\n\nIt works because..."
 
 
-FAULTS = ("429 Retry-After", "500", "502", "503", "hang past the timeout", *BROKEN_ANSWERS, "text with no code")
+NO_CODE = "text with no code"
+"""A completed answer, billed: the committee treats it as a failing candidate, never retries it."""
+FAULTS = ("429 Retry-After", "500", "502", "503", "hang past the timeout", *BROKEN_ANSWERS, NO_CODE)
 
 
 @dataclass
@@ -157,7 +180,7 @@ class Faults:
     schedule: tuple[str, ...] = ()
     seed: int = 0
     kinds: tuple[str, ...] = FAULTS
-    hang_s: float = 3.0
+    hang_s: float = 12.0
     injected: list[tuple[float, str, str]] = field(default_factory=list)
     """(time.monotonic(), kind, request body as sorted JSON) of every fault injected."""
 
@@ -183,6 +206,6 @@ class Faults:
             return Reply(fault="drop mid-body", delay_s=self.hang_s)
         if kind in BROKEN_ANSWERS:
             return Reply(fault=kind)
-        if kind == "text with no code":
+        if kind == NO_CODE:
             return Reply(["I would solve this by thinking about it carefully."] * request.get("n", 1))
         return self.handler(request)
