@@ -17,7 +17,8 @@ MESSAGES = [{"role": "user", "content": "write add"}]
 
 
 def config(url: str, **kw: Any) -> ModelConfig:
-    return ModelConfig(model="m", base_url=url, price=Price(1.0, 2.0), max_retries=2, timeout_s=5, **kw)
+    # A generous timeout: on a loaded 2-core machine a slow answer must not turn into a retried request.
+    return ModelConfig(model="m", base_url=url, price=Price(1.0, 2.0), max_retries=2, timeout_s=60, **kw)
 
 
 def test_n_samples_in_one_request_with_usage_and_cost() -> None:
