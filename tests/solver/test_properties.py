@@ -245,7 +245,7 @@ modules = st.lists(st.tuples(st.sampled_from(SIMPLE + COMPOUND), st.sampled_from
 
 @PROPERTY
 @given(modules.map(_join))
-@example("print(\n    1); x = 1")  # keeps "    1); x = 1": the kept statement starts mid-line
+@example("print(\n    1); x = 1")  # the kept statement starts mid-line
 def test_definitions_only_keeps_parseable_code_parseable(code: str) -> None:
     assume(parses(code))
     kept = definitions_only(code)
