@@ -80,6 +80,16 @@ def run_with_faults(
         return FaultRun(solutions, Counter(k for _, k, _ in faults.injected), retried, ledger, sum(server.billed))
 
 
+def outcome(solution: Solution) -> str:
+    """A no-code answer is a real, billed answer: when it is the only one the strong model gave, the task ends
+    unsolved and says so. Only "claimed solved, wrong" would be a wrong result."""
+    if solution.verdict is Verdict.INFRA_ERROR:
+        return "infra error"
+    if solution.hidden is Verdict.PASS:
+        return "pass"
+    return "claimed solved, wrong" if solution.solved else "reported unsolved"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=12, help="HumanEval tasks (the first N)")
@@ -94,11 +104,8 @@ def main() -> None:
     for kind in FAULTS:
         retried = "-" if kind == NO_CODE else run.retried[kind]
         print(f"| {kind} | {run.injected[kind]} | {retried} | {HOW[kind]} |")
-    outcomes = Counter(
-        "infra error" if s.verdict is Verdict.INFRA_ERROR else "pass" if s.hidden is Verdict.PASS else "wrong"
-        for s in run.solutions
-    )
-    print(f"\ntasks: {outcomes['pass']} pass, {outcomes['wrong']} wrong, {outcomes['infra error']} infra error")
+    outcomes = Counter(outcome(s) for s in run.solutions)
+    print(f"\ntasks: {len(run.solutions)}; " + ", ".join(f"{n} {o}" for o, n in outcomes.most_common()))
     print(f"ledger tokens {run.ledger_tokens:,}; tokens of answers the server completed {run.billed_tokens:,}")
 
 

@@ -40,9 +40,9 @@ class Summary:
     """Mean share of cheap samples that pass the hidden tests (over tasks with any cheap sample)."""
     cheap_any: int = 0
     """Tasks where some cheap sample passes the hidden tests: what perfect selection would reach."""
-    model_s: float = 0.0
-    """Summed latency of every model call as first answered, cached or not: a rerun served from the cache keeps
-    the time its calls took."""
+    calls: int = 0
+    cached_calls: int = 0
+    """Model calls answered from the response cache when their task ran: wall time leaves their latency out."""
 
     @property
     def pass_at_1(self) -> float:
@@ -86,7 +86,8 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         selected_with_tests_passed=sum(r["hidden"] == "PASS" for r in with_tests),
         cheap_pass_at_1=sum(c / n for n, c in cheap) / len(cheap) if cheap else None,
         cheap_any=sum(c > 0 for _, c in cheap),
-        model_s=sum(call["latency_s"] for r in records for call in r["calls"]),
+        calls=sum(len(r["calls"]) for r in records),
+        cached_calls=sum(bool(call.get("cached")) for r in records for call in r["calls"]),
     )
 
 
@@ -101,7 +102,7 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
     t = Table(title=title)
     for column in ("configuration", "pass@1", "escalated", "samples/task", "cheap pass@1", "any cheap",
                    "sel. tests", "sel. trusted", "cheap tokens", "strong tokens", "cost $", f"cost/{baseline}",
-                   "wall s", "model s", "infra"):  # fmt: skip
+                   "wall s", "cached calls", "infra"):  # fmt: skip
         t.add_column(
             column, justify="left" if column == "configuration" else "right", no_wrap=column == "configuration"
         )
@@ -121,7 +122,7 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
             f"{s.cost:.6f}",
             "-" if fraction is None else f"{100 * fraction:.1f}%",
             f"{s.wall_s:.0f}",
-            f"{s.model_s:.0f}",
+            f"{s.cached_calls}/{s.calls}",
             str(s.infra_errors),
         )
     return t
@@ -131,7 +132,7 @@ TABLE_NOTES = (
     "cheap pass@1: mean share of cheap samples passing the hidden tests; any cheap: tasks where at least one did "
     "(what perfect selection reaches).\nsel. tests: tasks with selection tests given + transcribed from examples "
     "stated in words; sel. trusted: of the tasks whose chosen program passed such tests, how many pass the hidden "
-    "ones.\nmodel s: summed latency of the model calls as first answered (a rerun from the cache keeps it)."
+    "ones.\ncached calls: answered from the response cache (an earlier run's), so wall s does not include them."
 )
 
 

@@ -114,16 +114,17 @@ class Sampler:
         return max((m[group] for at, m in self.samples if window[0] <= at <= window[1]), default=0)
 
 
-def candidates(total: int, hostile_every: int) -> list[Job]:
+def candidates(total: int, hostile_every: int) -> list[tuple[Job, set[Verdict] | None]]:
+    """The jobs, each with the verdicts an adversarial case may get (None for a recorded sample)."""
     recorded = humaneval_completions(total, recorded_per_task=total // 164 + 1)
-    hostile = [Job(program, check(body), timeout=TIMEOUT_S) for program, body, _ in CASES.values()]
-    jobs = []
+    hostile = [(Job(program, check(body), timeout=TIMEOUT_S), ok) for program, body, ok in CASES.values()]
+    jobs: list[tuple[Job, set[Verdict] | None]] = []
     for n, sample in enumerate(recorded):
         if hostile_every and n % hostile_every == hostile_every - 1:
             jobs.append(hostile[(n // hostile_every) % len(hostile)])
         else:
             tests = check_tests(sample.test, sample.entry_point)
-            jobs.append(Job(sample.program, tests, timeout=TIMEOUT_S, fail_fast=True))
+            jobs.append((Job(sample.program, tests, timeout=TIMEOUT_S, fail_fast=True), None))
     return jobs
 
 
@@ -140,16 +141,19 @@ def main() -> None:
     if error := ray.get(actor.ready.remote()):
         raise SystemExit(error)
     actor_pid = ray.get(actor.pid.remote())
-    ray.get(actor.run_many.remote(jobs[:10]))  # warm-up: imports, first containers
+    ray.get(actor.run_many.remote([job for job, _ in jobs[:10]]))  # warm-up: imports, first containers
     fds_before = {"driver": open_fds(os.getpid()), "sandbox actor": open_fds(actor_pid)}
     sampler = Sampler()
     sampling = threading.Thread(target=sampler.run, daemon=True)
     sampling.start()
     verdicts: Counter[Verdict] = Counter()
+    contained = 0  # adversarial cases that got a verdict they may get
     started = time.perf_counter()
     for i in range(0, len(jobs), args.chunk):
-        results = ray.get(actor.run_many.remote(jobs[i : i + args.chunk]))
+        chunk = jobs[i : i + args.chunk]
+        results = ray.get(actor.run_many.remote([job for job, _ in chunk]))
         verdicts.update(r.verdict for r in results)
+        contained += sum(r.verdict in ok for r, (_, ok) in zip(results, chunk, strict=True) if ok)
         rate = (i + len(results)) / (time.perf_counter() - started)
         print(f"\r{i + len(results):,}/{len(jobs):,} verified, {rate:.0f}/s", end="", flush=True)
     elapsed = time.perf_counter() - started
@@ -168,6 +172,7 @@ def main() -> None:
           f"{elapsed:.0f} s: {len(jobs) / elapsed:.0f} candidates/s; {args.containers} containers, chunks of "
           f"{args.chunk}\n")  # fmt: skip
     print("verdicts: " + ", ".join(f"{v.value} {n:,}" for v, n in verdicts.most_common()))
+    print(f"adversarial cases with an expected verdict: {contained:,}/{hostile:,}")
     print(f"infra errors: {verdicts[Verdict.INFRA_ERROR]}; sandbox containers left over: {leftovers}\n")
     print("| process group | peak MiB, first tenth | peak MiB, last tenth | peak MiB, whole run |\n|---|---|---|---|")
     for group in GROUPS:

@@ -87,6 +87,8 @@ def committee_options(f: Any) -> Any:
         click.option("--repair", default=0, show_default=True, type=click.IntRange(0, 10),
                      help="Repair rounds: the best failing cheap candidate and its test output back to the cheap "
                           "model, before escalating."),
+        click.option("--repair-history", is_flag=True,
+                     help="Each repair round sees every earlier attempt and its failure, not only the latest."),
         click.option("--containers", default=DEFAULT_CONTAINERS, show_default=True, type=click.IntRange(1, 64),
                      help="Warm sandbox containers."),
         click.option("--parallel", default=DEFAULT_MAX_IN_FLIGHT, show_default=True, type=click.IntRange(1, 256),
@@ -109,6 +111,7 @@ def _committee(
     samples: int,
     batch: int,
     repair: int,
+    repair_history: bool,
     containers: int,
     parallel: int,
     ray_address: str | None,
@@ -131,7 +134,9 @@ def _committee(
         committee = Committee(
             cheap=cheap_config,
             strong=strong_config,
-            config=CommitteeConfig(samples=samples, batch=min(batch, max(samples, 1)), repair_rounds=repair),
+            config=CommitteeConfig(
+                samples=samples, batch=min(batch, max(samples, 1)), repair_rounds=repair, repair_history=repair_history
+            ),
             sandbox=SandboxConfig(containers=containers),
             cache_dir=cache_dir,
             prices=price_table,
@@ -206,7 +211,10 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
     run_dir = runs_dir / (run_id or f"{benchmark}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     committee_config = CommitteeConfig(
-        samples=options["samples"], batch=options["batch"], repair_rounds=options["repair"]
+        samples=options["samples"],
+        batch=options["batch"],
+        repair_rounds=options["repair"],
+        repair_history=options["repair_history"],
     )
     configs = configurations(committee_config,
                              with_strong=options["strong"] != "none", oracle=oracle)  # fmt: skip
