@@ -103,6 +103,11 @@ def committee_options(f: Any) -> Any:
     return f
 
 
+def _committee_config(samples: int, batch: int, repair: int, repair_history: bool) -> CommitteeConfig:
+    """The committee options as a config (rounds never exceed the samples left, so batch needs no clamp)."""
+    return CommitteeConfig(samples=samples, batch=batch, repair_rounds=repair, repair_history=repair_history)
+
+
 @contextlib.contextmanager
 def _committee(
     cheap: str,
@@ -134,9 +139,7 @@ def _committee(
         committee = Committee(
             cheap=cheap_config,
             strong=strong_config,
-            config=CommitteeConfig(
-                samples=samples, batch=min(batch, max(samples, 1)), repair_rounds=repair, repair_history=repair_history
-            ),
+            config=_committee_config(samples, batch, repair, repair_history),
             sandbox=SandboxConfig(containers=containers),
             cache_dir=cache_dir,
             prices=price_table,
@@ -210,11 +213,8 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
     run_dir = runs_dir / (run_id or f"{benchmark}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    committee_config = CommitteeConfig(
-        samples=options["samples"],
-        batch=options["batch"],
-        repair_rounds=options["repair"],
-        repair_history=options["repair_history"],
+    committee_config = _committee_config(
+        options["samples"], options["batch"], options["repair"], options["repair_history"]
     )
     configs = configurations(committee_config,
                              with_strong=options["strong"] != "none", oracle=oracle)  # fmt: skip
