@@ -95,19 +95,19 @@ class Container:
             self._attached = attached  # closing only its inner socket leaves the wrapper to warn at exit
             self._sock = attached._sock
             client.api.start(self.id)
-            self.send([{"op": "ping"}])
+            self.send([encode({"op": "ping"})])
             self.receive(deadline=time.monotonic() + 60)
         except BaseException:
             self.kill()
             raise
 
-    def send(self, messages: list[dict[str, Any]]) -> None:
-        """Queue jobs for the runner, one JSON line each, in one write; it answers them in order."""
+    def send(self, lines: list[bytes]) -> None:
+        """Queue jobs for the runner (``encode``d) in one write; it answers them in order."""
         if self._sock is None:
             raise RunnerGone("container already closed")
         try:
             self._sock.settimeout(60)
-            self._sock.sendall(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
+            self._sock.sendall(b"".join(lines))
         except OSError as e:
             raise RunnerGone(f"lost the runner's stream: {e}") from e
 
@@ -164,6 +164,11 @@ class Container:
         # Already gone (auto-removed) or the engine is down: nothing is left to do then.
         with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
             self._client.api.remove_container(self.id, force=True)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One message to the runner: a line of JSON."""
+    return json.dumps(message).encode() + b"\n"
 
 
 def remove_leftovers(client: docker.DockerClient) -> int:

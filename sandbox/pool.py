@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import requests
 
-from sandbox.container import Container, Limits, RunnerGone, RunnerSilent, remove_leftovers
+from sandbox.container import Container, Limits, RunnerGone, RunnerSilent, encode, remove_leftovers
 from sandbox.errors import EngineUnavailable
 from sandbox.image import ImageSpec, ensure_image
 from sandbox.result import Job, RunResult, Verdict
@@ -27,7 +27,8 @@ DEFAULT_CONTAINERS = 2
 DEFAULT_GRACE_S = 10.0
 DEFAULT_ENGINE_WAIT_S = 120.0
 PIPELINE_DEPTH = 16  # jobs run_many hands a container at once
-IN_FLIGHT = 2  # of those, jobs queued inside the container at a time
+CHUNK_JOBS = 8  # of those, jobs sent in one write and answered in one
+CHUNK_BYTES = 60_000  # below the 64 KiB of a Linux pipe
 START_ERRORS = (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent)
 
 
@@ -150,13 +151,15 @@ class Sandbox:
         return self._run_batch([job])[0]
 
     def run_many(self, jobs: Iterable[Job]) -> list[RunResult]:
-        """Verify many candidates in parallel, in input order; identical jobs run once.
+        """Verify many candidates in parallel; results in input order; identical jobs run once.
 
-        Jobs go to the containers in pipelined batches: a batch's jobs are all sent at once and the runner takes
-        them back to back, so a candidate costs no round trip of its own.
+        Jobs go to the containers in batches, a task's candidates together, and each batch in chunks: a chunk's
+        jobs go in one write, the runner takes them back to back and answers them in one write, so a candidate
+        costs no round trip of its own.
         """
         jobs = list(jobs)
-        unique = list(dict.fromkeys(jobs))
+        # A task's candidates side by side: a runner compiles the tests once for jobs in a row that share them.
+        unique = sorted(dict.fromkeys(jobs), key=lambda job: job.tests)
         depth = PIPELINE_DEPTH if self.config.reuse else 1  # the reference path: one container per candidate
         size = max(1, min(depth, len(unique) // (2 * self.config.containers)))
         batches = [unique[i : i + size] for i in range(0, len(unique), size)]
@@ -167,9 +170,10 @@ class Sandbox:
             }
         return [results[job] for job in jobs]
 
-    def _run_batch(self, jobs: list[Job]) -> list[RunResult]:
-        """Run ``jobs`` back to back on one container, a few queued in it at a time. When the container dies or
-        hangs, the job it was on is settled on a fresh container and the jobs after it run again elsewhere."""
+    def _run_batch(self, jobs: list[Job], chunk_size: int = CHUNK_JOBS) -> list[RunResult]:
+        """Run ``jobs`` back to back on one container, sent in chunks of up to ``chunk_size`` jobs, one write each
+        way per chunk. When the container dies or hangs, a job is settled on a fresh container and the jobs after
+        it run again elsewhere."""
         self.start()
         since = self._restarts
         try:
@@ -179,23 +183,37 @@ class Sandbox:
                 return self._run_batch(jobs)
             return [_cannot_start(e)] * len(jobs)
         results: list[RunResult] = []
-        sent = 0
-        for job in jobs:
-            started = time.monotonic()
+        while len(results) < len(jobs):
+            chunk = self._chunk(jobs[len(results) : len(results) + chunk_size], container.limits)
+            sent_at = time.monotonic()
+            # The runner answers a chunk in one write when its last job is done: the chunk's timeouts bound that.
+            due = sent_at + sum(job.timeout for job, _ in chunk) + self.config.grace_s
             try:
-                # A bounded queue: a runner blocked on writing big replies must never meet a host blocked on sending.
-                while sent < len(jobs) and sent - len(results) < IN_FLIGHT:
-                    container.send([self._message(jobs[sent], container.limits)])
-                    sent += 1
-                reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
+                container.send([message for _, message in chunk])
+                replies = [container.receive(deadline=due) for _ in chunk]
             except (RunnerGone, RunnerSilent, ValueError) as e:
+                # Which job broke the container is not known: the chunk's first is settled, the rest run again
+                # one per round trip, so a candidate that breaks containers is found at once.
                 self._release(container, healthy=False)
-                rest = jobs[len(results) + 1 :]
-                settled = self._after_failure(job, e, started, since, last_try=False)
-                return [*results, settled, *(self._run_batch(rest) if rest else [])]
-            results.append(RunResult.from_reply(reply))
+                job, rest = jobs[len(results)], jobs[len(results) + 1 :]
+                settled = self._after_failure(job, e, sent_at, since, last_try=False)
+                return [*results, settled, *(self._run_batch(rest, chunk_size=1) if rest else [])]
+            results += [RunResult.from_reply(reply) for reply in replies]
         self._release(container, healthy=True)
         return results
+
+    def _chunk(self, jobs: list[Job], limits: Limits) -> list[tuple[Job, bytes]]:
+        """The first of ``jobs`` with their messages, as many as fit in the runner's input pipe at once (at least
+        one): the host sends a chunk in one write while the runner waits, so neither side can block the other."""
+        chunk: list[tuple[Job, bytes]] = []
+        size = 0
+        for job in jobs:
+            message = encode(self._message(job, limits))
+            size += len(message)
+            if chunk and size > CHUNK_BYTES:
+                break
+            chunk.append((job, message))
+        return chunk
 
     def _after_failure(self, job: Job, error: Exception, started: float, since: int, *, last_try: bool) -> RunResult:
         """A container died or went silent under ``job``. If the engine restarted (which kills every container),
@@ -224,7 +242,7 @@ class Sandbox:
             return _cannot_start(e)
         started = time.monotonic()
         try:
-            container.send([self._message(job, container.limits)])
+            container.send([encode(self._message(job, container.limits))])
             reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
         except (RunnerGone, RunnerSilent, ValueError) as e:
             self._release(container, healthy=False)

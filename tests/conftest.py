@@ -6,9 +6,14 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from sandbox import EngineUnavailable, Sandbox, SandboxConfig
 from sandbox.pool import connect
+
+# Docker and model servers share these cores: a slow example is no failure (timings never decide a test).
+settings.register_profile("committee", deadline=None)
+settings.load_profile("committee")
 
 
 def _require_engine() -> None:
@@ -24,6 +29,14 @@ def _require_engine() -> None:
 def sandbox() -> Iterator[Sandbox]:
     _require_engine()
     with Sandbox(SandboxConfig(containers=2)) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def one_container() -> Iterator[Sandbox]:
+    """A pool of one: consecutive candidates share its container."""
+    _require_engine()
+    with Sandbox(SandboxConfig(containers=1)) as sb:
         yield sb
 
 

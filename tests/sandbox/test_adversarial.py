@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.adversarial import CASES, HEALTHY, check
-from sandbox import Job, Sandbox, SandboxConfig, Verdict
+from sandbox import Job, Sandbox, Verdict
 
 
 def assert_pool_healthy(sb: Sandbox) -> None:
@@ -55,12 +55,6 @@ def test_host_loopback_service_unreachable(sandbox: Sandbox, loopback_server: in
         f"    socket.create_connection(('127.0.0.1', {loopback_server}), timeout=2)"
     )
     assert sandbox.run(Job("", check(body))).verdict is Verdict.PASS
-
-
-@pytest.fixture(scope="module")
-def one_container() -> Iterator[Sandbox]:
-    with Sandbox(SandboxConfig(containers=1)) as sb:
-        yield sb
 
 
 def assert_next_candidate_sees_nothing(sb: Sandbox, leaver: str, observer: str) -> None:

@@ -73,3 +73,55 @@ def test_hypothesis_is_available_to_tests(sandbox: Sandbox) -> None:
         "@given(st.integers(), st.integers())\ndef test_commutes(a, b):\n    assert add(a, b) == add(b, a)\n"
     )
     assert sandbox.run(Job("def add(a, b):\n    return a + b\n", tests)).verdict is Verdict.PASS
+
+
+def test_compile_warnings_reach_the_candidates_stderr(sandbox: Sandbox) -> None:
+    # The runner compiles ahead of the fork only what compiles cleanly: a warning must still print in the child.
+    program = "def add(a, b):\n    return a + b if a is not 'x' else 0\n"
+    result = sandbox.run(Job(program, TESTS))
+    assert result.verdict is Verdict.PASS
+    assert "SyntaxWarning" in result.stderr
+
+
+def test_tests_that_do_not_compile_are_an_error_with_the_reason(sandbox: Sandbox) -> None:
+    result = sandbox.run(Job("def add(a, b):\n    return a + b\n", "def test_broken(:\n    pass\n"))
+    assert result.verdict is Verdict.ERROR
+    assert "SyntaxError" in result.detail and "test_solution.py" in result.detail
+
+
+def test_tracebacks_show_the_candidates_source_lines(sandbox: Sandbox) -> None:
+    result = sandbox.run(Job("def add(a, b):\n    return a / 0  # the culprit\n", TESTS))
+    assert result.verdict is Verdict.ERROR
+    assert "solution.py" in result.detail and "return a / 0  # the culprit" in result.detail
+
+
+def test_a_candidate_sees_only_the_tests_of_its_own_task(one_container: Sandbox) -> None:
+    # The runner keeps the compiled tests of the last task only: no code object the next task's candidate can
+    # reach holds the earlier task's tests. The same probe does find its own task's tests, so it would see a leak.
+    secret = "def test_secret():\n    assert 'the other task' != 'SECRET-42'\n"
+    snoop = (
+        "import sys, types\n"
+        "def add(a, b):\n    return a + b\n"
+        "needle = ''.join(['SECRET', '-42'])  # not a constant of this program\n"
+        "def consts(code):\n"
+        "    for c in code.co_consts:\n"
+        "        yield from consts(c) if isinstance(c, types.CodeType) else [c]\n"
+        "def codes():  # every code object within two steps of any module's globals, the runner's included\n"
+        "    for module in list(sys.modules.values()):\n"
+        "        for value in list(vars(module).values()):\n"
+        "            for v in [value, *getattr(value, '__dict__', {}).values()]:\n"
+        "                if isinstance(v, types.CodeType):\n"
+        "                    yield v\n"
+        "print(sum(needle in consts(c) for c in codes()))\n"
+    )
+    assert one_container.run(Job("def add(a, b):\n    return a + b\n", secret)).verdict is Verdict.PASS
+    result = one_container.run(Job(snoop, TESTS))
+    assert (result.verdict, result.stdout) == (Verdict.PASS, "0\n")
+    own = one_container.run(Job(snoop, TESTS + secret))
+    assert own.verdict is Verdict.PASS and own.stdout != "0\n"
+
+
+def test_a_program_that_is_not_python_is_an_error_with_the_reason(sandbox: Sandbox) -> None:
+    result = sandbox.run(Job("def add(a, b):\n    return a +\n", TESTS))
+    assert (result.verdict, result.passed, result.total) == (Verdict.ERROR, 0, 0)
+    assert 'solution.py", line 2' in result.detail and "SyntaxError: invalid syntax" in result.detail
