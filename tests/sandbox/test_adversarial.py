@@ -6,6 +6,7 @@ must pass on the same pool. Network probes aim only at loopback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -42,9 +43,16 @@ def test_huge_output_is_truncated_to_the_cap(sandbox: Sandbox) -> None:
 def loopback_server() -> Iterator[int]:
     server = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
-    thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # woken by the shutdown below, with no connection: the expected end
+            accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     yield server.getsockname()[1]
+    server.shutdown(socket.SHUT_RDWR)
+    thread.join(timeout=10)
     server.close()
     assert not accepted, "a sandboxed candidate reached a host service"
 
