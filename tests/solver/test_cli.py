@@ -103,3 +103,10 @@ def test_malformed_task_file_is_one_line_and_writes_nothing(tmp_path: Path, cont
     assert done.returncode == 1
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not out.exists()
+
+
+def test_a_vllm_model_without_vllm_installed_is_one_line(tasks_file: Path) -> None:
+    done = committee("solve", str(tasks_file), "--cheap", "vllm:qwen2.5-coder-0.5b-instruct", "--strong", "none",
+                     env={"COMMITTEE_VLLM_PYTHON": "/nonexistent/python3"})  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "vLLM is not installed" in done.stderr and "committee models install-vllm" in done.stderr
