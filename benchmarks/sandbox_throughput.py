@@ -10,9 +10,9 @@
 Both are timed from the first sample to the last, start-up excluded, ``--repeat`` times each; the table shows the
 median (this machine's timings vary by 20% from run to run) and the range. "worker ms/run" is wall time times
 workers per program run; for ours, "in candidate" is the part from a candidate's fork to its exit and "overhead"
-the rest (runner, Docker, host). Samples are HumanEval canonical solutions
-and recorded CodeGen-16B samples (right and wrong mixed). A few recorded samples loop forever and cost either
-harness its full timeout, which bounds any speed-up, so the table also compares the samples that finish.
+the rest (runner, Docker, host). Samples are HumanEval canonical solutions and recorded CodeGen-16B samples (right
+and wrong mixed). A few recorded samples loop forever and cost either harness its full timeout, which bounds any
+speed-up, so the table also compares the samples that finish.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def compare(label: str, samples: list[Completion], workers: int, repeat: int, ta
             f"{worker_ms:.1f}", "-" if candidate_ms is None else f"{candidate_ms:.1f}",
             "-" if candidate_ms is None else f"{worker_ms - candidate_ms:.1f}", str(sum(timed.passed)),
             f"{theirs.wall / timed.wall:.1f}x",
-        )  # fmt: skip  # fmt: skip
+        )  # fmt: skip
     disagree = [s.task_id for s, a, b in zip(samples, theirs.passed, mine.passed, strict=True) if a != b]
     print(f"{label}: verdicts agree on {n - len(disagree)}/{n}" + (f"; differ on {disagree[:10]}" if disagree else ""))
     return mine
