@@ -208,7 +208,7 @@ class Sandbox:
         chunk: list[tuple[Job, bytes]] = []
         size = 0
         for job in jobs:
-            message = encode(self._message(job, limits))
+            message = self._message(job, limits)
             size += len(message)
             if chunk and size > CHUNK_BYTES:
                 break
@@ -242,7 +242,7 @@ class Sandbox:
             return _cannot_start(e)
         started = time.monotonic()
         try:
-            container.send([encode(self._message(job, container.limits))])
+            container.send([self._message(job, container.limits)])
             reply = container.receive(deadline=started + job.timeout + self.config.grace_s)
         except (RunnerGone, RunnerSilent, ValueError) as e:
             self._release(container, healthy=False)
@@ -273,21 +273,24 @@ class Sandbox:
             container.kill()
 
     @staticmethod
-    def _message(job: Job, limits: Limits) -> dict[str, object]:
-        return {
-            "program": job.program,
-            "tests": job.tests,
-            "timeout": job.timeout,
-            "fail_fast": job.fail_fast,
-            "output_cap": limits.output_cap,
-            "rlimits": {
-                "RLIMIT_AS": limits.memory_mb << 20,
-                "RLIMIT_CPU": int(job.timeout) + 1,
-                "RLIMIT_FSIZE": limits.tmpfs_mb << 20,
-                "RLIMIT_CORE": 0,
-                "RLIMIT_NOFILE": 256,
-            },
-        }
+    def _message(job: Job, limits: Limits) -> bytes:
+        """The runner's line for ``job``."""
+        return encode(
+            {
+                "program": job.program,
+                "tests": job.tests,
+                "timeout": job.timeout,
+                "fail_fast": job.fail_fast,
+                "output_cap": limits.output_cap,
+                "rlimits": {
+                    "RLIMIT_AS": limits.memory_mb << 20,
+                    "RLIMIT_CPU": int(job.timeout) + 1,
+                    "RLIMIT_FSIZE": limits.tmpfs_mb << 20,
+                    "RLIMIT_CORE": 0,
+                    "RLIMIT_NOFILE": 256,
+                },
+            }
+        )
 
     def _engine_up(self) -> bool:
         try:

