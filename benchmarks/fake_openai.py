@@ -129,6 +129,10 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
             self.end_headers()
             self.wfile.write(data)
 
+        def handle_one_request(self) -> None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client died waiting: no traceback
+                super().handle_one_request()
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

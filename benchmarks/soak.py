@@ -20,6 +20,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 import ray
@@ -28,7 +29,7 @@ from benchmarks.adversarial import CASES, check
 from benchmarks.recorded import humaneval_completions
 from sandbox import Job, SandboxConfig, Verdict
 from sandbox.container import OWNER_LABEL
-from solver.committee import SandboxActor
+from solver.cluster import SandboxActor
 from solver.task import check_tests
 
 TIMEOUT_S = 3.0
@@ -65,8 +66,11 @@ def _processes() -> dict[int, tuple[int, str, int]]:
     return out
 
 
-def memory_by_group() -> dict[str, int]:
-    """Resident MiB of each process group now."""
+Groups = dict[str, Any]
+
+
+def memory_by_group(groups: Groups = GROUPS) -> dict[str, int]:
+    """Resident MiB of each process group now (a group matched by None holds the containers' processes)."""
     procs = _processes()
     totals: dict[str, int] = defaultdict(int)
     shims = {pid for pid, (_, cmd, _) in procs.items() if "containerd-shim" in cmd}
@@ -77,11 +81,11 @@ def memory_by_group() -> dict[str, int]:
         if inside:
             totals["containers (shims + all inside)"] += rss
             continue
-        for group, match in GROUPS.items():
+        for group, match in groups.items():
             if match is not None and match(pid, cmd):
                 totals[group] += rss
                 break
-    return {group: totals[group] // 1024 for group in GROUPS}
+    return {group: totals[group] // 1024 for group in groups}
 
 
 def open_fds(pid: int) -> int:
@@ -95,12 +99,13 @@ def open_fds(pid: int) -> int:
 class Sampler:
     """Memory of every group, once a second."""
 
+    groups: Groups = field(default_factory=lambda: GROUPS)
     samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         while True:
-            self.samples.append((time.monotonic(), memory_by_group()))
+            self.samples.append((time.monotonic(), memory_by_group(self.groups)))
             if self._stop.wait(1.0):
                 return
 

@@ -148,6 +148,9 @@ def _committee(
         )
         stack.enter_context(committee)
         yield committee
+        if len(usage := committee.sandbox_usage()) > 1:
+            console.print("[dim]verified on " + ", ".join(f"node {node[:8]}: {jobs} candidates"
+                                                           for node, jobs in usage.items()) + "[/]")  # fmt: skip
 
 
 def _progress() -> Progress:

@@ -1,7 +1,7 @@
 """The Python API: ``Committee(cheap=..., strong=...).solve(task)``, with tasks in parallel on Ray.
 
-Each task's solve is a Ray task; its sandbox runs go to one sandbox actor that owns the warm container pool (on
-the node where the committee starts it). The driver submits up to ``max_in_flight`` tasks, consumes them with
+Each task's solve is a Ray task, on any node of a local Ray or of a cluster; its sandbox runs go to the sandbox
+pool of its node (solver/cluster.py). The driver submits up to ``max_in_flight`` tasks, consumes them with
 ``ray.wait`` in completion order, and submits the next as each finishes, so the work in flight stays bounded.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -19,10 +19,11 @@ from typing import Any
 import ray
 from ray.exceptions import RayError, RayTaskError
 
-from sandbox import Job, RunResult, Sandbox, SandboxConfig, SandboxError, Verdict
+from sandbox import SandboxConfig, Verdict
+from solver.cluster import SANDBOX_RESOURCE, PoolVerifier, SharedCache, start_cache, start_pools, stop_pools
 from solver.errors import CommitteeError
 from solver.ledger import Price
-from solver.models import ModelClient, ModelConfig, ResponseCache
+from solver.models import ModelClient, ModelConfig
 from solver.policy import CommitteeConfig
 from solver.solve import Solution, solve_task
 from solver.task import Task
@@ -33,46 +34,12 @@ DEFAULT_MAX_IN_FLIGHT = 4
 DEFAULT_CACHE_DIR = Path(os.environ.get("COMMITTEE_CACHE", Path.home() / ".cache" / "committee" / "responses"))
 
 
-@ray.remote(num_cpus=0)
-class SandboxActor:
-    """Owns a sandbox pool; many solve tasks share it concurrently."""
-
-    def __init__(self, config: SandboxConfig) -> None:
-        self.sandbox = Sandbox(config)
-        self.error = ""
-        try:
-            self.sandbox.start()
-        except Exception as e:  # noqa: BLE001 - reported by ready(): an actor that dies in __init__ says only that
-            self.error = str(e) if isinstance(e, SandboxError) else f"sandbox start failed: {type(e).__name__}: {e}"
-
-    def ready(self) -> str:
-        return self.error
-
-    def pid(self) -> int:
-        """The actor's process, for monitoring (its memory, its open files)."""
-        return os.getpid()
-
-    def run_many(self, jobs: Sequence[Job]) -> list[RunResult]:
-        return self.sandbox.run_many(jobs)
-
-    def close(self) -> None:
-        self.sandbox.close()
-
-
-@dataclass
-class _ActorVerifier:
-    """The Verifier seam over the sandbox actor (what a solve task sees)."""
-
-    actor: Any
-
-    def run_many(self, jobs: Sequence[Job]) -> list[RunResult]:
-        return ray.get(self.actor.run_many.remote(list(jobs)))  # type: ignore[no-any-return]
-
-
-@ray.remote(num_cpus=0.5)
-def _solve_remote(task: Task, cheap: ModelClient, strong: ModelClient | None, actor: Any,
+# A task whose worker or node dies is retried elsewhere (Ray retries system failures, never our exceptions); its
+# model answers come from the cluster's response cache, so nothing already paid for is paid again.
+@ray.remote(num_cpus=0.5, max_retries=3)
+def _solve_remote(task: Task, cheap: ModelClient, strong: ModelClient | None, verifier: PoolVerifier,
                   config: CommitteeConfig, score: bool) -> Solution:  # fmt: skip
-    return solve_task(task, cheap, strong, _ActorVerifier(actor), config, score=score)
+    return solve_task(task, cheap, strong, verifier, config, score=score)
 
 
 @dataclass
@@ -91,7 +58,8 @@ class Committee:
     """An existing Ray cluster to join; None uses RAY_ADDRESS or starts Ray locally."""
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     """Tasks being solved at once."""
-    _actor: Any = field(default=None, init=False, repr=False)
+    _pools: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _cache: SharedCache | None = field(default=None, init=False, repr=False)
     _started_ray: bool = field(default=False, init=False, repr=False)
 
     def __enter__(self) -> Committee:
@@ -100,29 +68,45 @@ class Committee:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def _start(self) -> Any:
-        if self._actor is None:
+    def _start(self) -> PoolVerifier:
+        if not self._pools:
             if not ray.is_initialized():
-                address = self.ray_address or os.environ.get("RAY_ADDRESS")
-                # Workers elsewhere in a cluster do not share this environment: hand them the API keys (they go
-                # to the model clients only; sandbox containers get an empty environment).
-                keys = {c.api_key_env: c.api_key() for c in (self.cheap, self.strong) if c and c.api_key_env}
-                try:
-                    ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                             runtime_env={"env_vars": keys} if address and keys else None)  # fmt: skip
-                except (ConnectionError, RuntimeError, ValueError) as e:
-                    raise CommitteeError(f"cannot start or join Ray at {address or 'a local instance'}: {e}") from e
-                self._started_ray = True
-            actor_class: Any = SandboxActor
-            self._actor = actor_class.options(max_concurrency=4 * self.max_in_flight).remote(self.sandbox)
-            if error := ray.get(self._actor.ready.remote()):
+                self._init_ray()
+            if self.cache_dir is not None:
+                self._cache = start_cache(self.cache_dir)
+            try:
+                self._pools = start_pools(self.sandbox, max_concurrency=4 * self.max_in_flight)
+            except BaseException:
                 self.close()
-                raise SandboxError(error)
-        return self._actor
+                raise
+        return PoolVerifier(self._pools)
+
+    def _init_ray(self) -> None:
+        address = self.ray_address or os.environ.get("RAY_ADDRESS")
+        # Workers elsewhere in a cluster do not share this environment: hand them the API keys (they go to the
+        # model clients only; sandbox containers get an empty environment).
+        keys = {c.api_key_env: c.api_key() for c in (self.cheap, self.strong) if c and c.api_key_env}
+        try:
+            if address:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                         runtime_env={"env_vars": keys} if keys else None)  # fmt: skip
+            else:  # a new local Ray ("local": never a cluster that `ray start` left running here)
+                ray.init(address="local", resources={SANDBOX_RESOURCE: 1}, include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)  # fmt: skip
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise CommitteeError(f"cannot start or join Ray at {address or 'a local instance'}: {e}") from e
+        self._started_ray = True
 
     def _client(self, config: ModelConfig, tier: str) -> ModelClient:
-        cache = ResponseCache(self.cache_dir) if self.cache_dir is not None else None
-        return ModelClient(config, tier, cache=cache, prices=self.prices)
+        return ModelClient(config, tier, cache=self._cache, prices=self.prices)
+
+    def sandbox_usage(self) -> dict[str, int]:
+        """Candidates each node's sandbox pool has run, by node id (pools whose node is gone are left out)."""
+        usage = {}
+        for node, actor in self._pools.items():
+            with contextlib.suppress(RayError):
+                usage[node] = ray.get(actor.jobs_run.remote(), timeout=10)
+        return usage
 
     def solve(self, task: Task, *, score: bool = False) -> Solution:
         """Solve one task (blocking)."""
@@ -137,7 +121,7 @@ class Committee:
         the committee's policy for this call (the benchmarks' baselines).
         """
         config = config or self.config
-        actor = self._start()
+        verifier = self._start()
         cheap = self._client(self.cheap, "cheap")
         strong = self._client(self.strong, "strong") if self.strong is not None else None
         pending: dict[Any, Task] = {}
@@ -149,7 +133,7 @@ class Committee:
                 if task is None:
                     exhausted = True
                     break
-                pending[_solve_remote.remote(task, cheap, strong, actor, config, score)] = task
+                pending[_solve_remote.remote(task, cheap, strong, verifier, config, score)] = task
             if not pending:
                 return
             (done,), _ = ray.wait(list(pending), num_returns=1)
@@ -169,13 +153,11 @@ class Committee:
 
     def close(self) -> None:
         """Remove the sandbox containers and stop Ray if this committee started it."""
-        actor, self._actor = self._actor, None
-        if actor is not None:
-            # The actor may be dead already; its containers then went with its process (StdinOnce).
+        pools, cache, self._pools, self._cache = self._pools, self._cache, {}, None
+        stop_pools(pools)
+        if cache is not None:
             with contextlib.suppress(RayError):
-                ray.get(actor.close.remote(), timeout=60)
-            with contextlib.suppress(RayError):
-                ray.kill(actor)
+                ray.kill(cache.actor)
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False

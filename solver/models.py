@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -80,6 +80,14 @@ class Sample:
     """Position in this prompt's sample sequence (0 is the greedy sample when one was asked for)."""
 
 
+class ResponseStore(Protocol):
+    """Where answered samples are kept: ResponseCache on one machine, or its actor for a Ray cluster."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
 class ResponseCache:
     """Answered samples on disk, one small JSON file each, written atomically (safe across processes)."""
 
@@ -114,7 +122,7 @@ class ModelClient:
 
     config: ModelConfig
     tier: str
-    cache: ResponseCache | None = None
+    cache: ResponseStore | None = None
     prices: dict[str, Price] | None = None
     _client: openai.OpenAI | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)

@@ -10,6 +10,7 @@ from hypothesis import settings
 
 from sandbox import EngineUnavailable, Sandbox, SandboxConfig
 from sandbox.pool import connect
+from solver.cluster import SANDBOX_RESOURCE
 
 # Docker and model servers share these cores: a slow example is no failure (timings never decide a test).
 settings.register_profile("committee", deadline=None)
@@ -23,6 +24,12 @@ def _require_engine() -> None:
         if os.environ.get("CI"):
             raise  # CI installs and starts an engine: its absence is a failure there, never a skip
         pytest.skip(f"needs a Docker engine: {e}")
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    """A Docker engine answers (for tests whose sandboxes start in other processes)."""
+    _require_engine()
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +52,7 @@ def ray_local() -> Iterator[None]:
     """One local Ray for the whole session (a Committee joins a running Ray instead of starting its own)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(num_cpus=2, resources={SANDBOX_RESOURCE: 1}, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)  # fmt: skip
     yield
     ray.shutdown()
