@@ -2,16 +2,21 @@
 with ``ray start --head``, the others joined with ``ray start --address``, each with its own CPUs and the sandbox
 resource. And losing a node the hard way: SIGKILL to its raylet and every process under it.
 
-The cluster listens on loopback only, so it runs without Ray's token authentication. Stopping it runs
-``ray stop --force``, which stops every Ray on the machine: use it where nothing else runs Ray.
+The cluster listens on loopback only, so it runs without Ray's token authentication. It keeps its files in a temp
+dir of its own, so no other Ray on the machine finds it (``ray.init()`` joins the last cluster `ray start` recorded
+in the default one), and stopping it stops only its own processes (``ray stop`` would stop every Ray here, the
+test runner's own included).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,10 +86,20 @@ def _node_ids() -> set[str]:
     return {cmd.split("--node_id=")[1].split()[0] for _, cmd in processes().values() if "--node_id=" in cmd}
 
 
+def _stop(temp_dir: str) -> None:
+    """Every process of the cluster: those naming its temp dir, and all under them (workers rename themselves)."""
+    procs = processes()
+    ours = [pid for pid, (_, cmd) in procs.items() if temp_dir in cmd]
+    for victim in {p for pid in ours for p in [pid, *descendants(pid, procs)]}:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+
+
 @contextmanager
 def local_cluster(cpus: Sequence[int]) -> Iterator[LocalCluster]:
     """A head and ``len(cpus) - 1`` more nodes, node i with ``cpus[i]`` CPUs and one sandbox slot."""
     port = _free_port()
+    temp_dir = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths must stay under 108 characters
     nodes: list[str] = []
     try:
         for n, count in enumerate(cpus):
@@ -92,7 +107,7 @@ def local_cluster(cpus: Sequence[int]) -> Iterator[LocalCluster]:
             where = head if n == 0 else [f"--address=127.0.0.1:{port}"]
             before = _node_ids()
             subprocess.run(
-                ["ray", "start", *where, "--node-ip-address=127.0.0.1", f"--num-cpus={count}",
+                ["ray", "start", *where, f"--temp-dir={temp_dir}", "--node-ip-address=127.0.0.1", f"--num-cpus={count}",
                  f"--resources={{\"{SANDBOX_RESOURCE}\": 1}}", f"--object-store-memory={OBJECT_STORE_BYTES}",
                  "--disable-usage-stats"],
                 env=ENV, check=True, capture_output=True, text=True, timeout=120,
@@ -101,4 +116,5 @@ def local_cluster(cpus: Sequence[int]) -> Iterator[LocalCluster]:
             nodes.append(node)
         yield LocalCluster(f"127.0.0.1:{port}", tuple(nodes))
     finally:
-        subprocess.run(["ray", "stop", "--force"], env=ENV, capture_output=True, timeout=120)
+        _stop(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
