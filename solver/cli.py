@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,6 +241,121 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
         raise CommitteeError(f"a configuration ended in infra errors on every task (see {run_dir}): check endpoints")
 
 
+FIX_EXIT = {"fixed": 0, "nothing to fix": 0, "not fixed": 3, "infra error": 4}
+
+
+@cli.command()
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The repository whose tests fail.",
+)
+@click.option("--test-cmd", default="pytest", show_default=True, help="Its test command (pytest and its arguments).")
+@model_options
+@click.option(
+    "--samples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Cheap patches: a greedy one, then the rest in parallel.",
+)
+@click.option(
+    "--repair",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 10),
+    help="Rounds in which the best cheap patch goes back with its new failures.",
+)
+@click.option("--apply/--no-apply", default=True, show_default=True, help="Write the fix into the working tree.")
+@click.option(
+    "--commit",
+    "branch",
+    default=None,
+    metavar="BRANCH",
+    help="Commit the fix on this new branch (instead of leaving it in the working tree).",
+)
+@click.option(
+    "--push",
+    "remote",
+    default=None,
+    metavar="REMOTE",
+    help="With --commit: push the branch there and open a pull request with gh.",
+)
+@click.option("--base", default="main", show_default=True, help="The pull request's base branch.")
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the Markdown summary here (for a PR comment).",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_CACHE_DIR,
+    show_default=True,
+    help="Response cache (a rerun never pays twice).",
+)
+@click.pass_context
+def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, prices: tuple[str, ...],
+        samples: int, repair: int, apply: bool, branch: str | None, remote: str | None, base: str,
+        summary_path: Path | None, cache_dir: Path) -> None:  # fmt: skip
+    """Repair the failing pytest tests of a repository with a patch verified in the sandbox.
+
+    Exit status: 0 fixed (or nothing failing), 3 not fixed, 4 infra error (the tests could not run), 1 bad input.
+    """
+    from sandbox.repo import RepoSandbox, check_pytest
+    from solver.fix import FixConfig, fix_repository, snapshot
+    from solver.models import ModelClient, ResponseCache
+    from solver.vcs import commit_on_branch, push_and_open_pr, write
+
+    if remote and not branch:
+        raise click.UsageError("--push needs --commit BRANCH")
+    pytest_args = check_pytest(test_cmd)
+    repo = repo.resolve()
+    files = snapshot(repo)
+    price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
+    cache = ResponseCache(cache_dir)
+    with contextlib.ExitStack() as stack:
+        for spec in [cheap] if strong == "none" else [cheap, strong]:
+            validate_spec(spec)
+        sandbox = RepoSandbox()
+        stack.callback(sandbox.close)
+        console.print(f"[dim]running `{test_cmd}` in the sandbox...[/]")
+        sandbox.start(files)
+        cheap_config = open_model(cheap, stack)  # local servers log beside the models, never in the repository
+        strong_config = None if strong == "none" else open_model(strong, stack)
+        clients = {}
+        for tier, config in (("cheap", cheap_config), ("strong", strong_config)):
+            if config is not None:
+                probe_endpoint(config, tier)
+                clients[tier] = ModelClient(config, tier, cache=cache, prices=price_table)
+        policy = FixConfig(samples=samples, repair_rounds=repair, escalate=strong != "none")
+        result = fix_repository(files, sandbox, test_cmd, pytest_args, clients["cheap"], clients.get("strong"), policy)
+    summary = result.summary(test_cmd)
+    summary_path = summary_path or Path(tempfile.mkstemp(prefix="committee-summary-", suffix=".md")[1])
+    summary_path.write_text(summary)
+    if result.diff:
+        click.echo(result.diff, nl=False)
+    console.print(summary, highlight=False)
+    if result.status == "fixed":
+        if branch:
+            commit = commit_on_branch(repo, result.changes, branch, f"Fix failing tests ({test_cmd})\n\n{summary}")
+            console.print(f"committed {commit[:12]} on {branch}")
+            if remote:
+                url = push_and_open_pr(repo, remote, branch, base, f"Fix failing tests: {test_cmd}", summary_path)
+                console.print(f"pull request: {url}")
+        elif apply:
+            write(repo, result.changes)
+            console.print(f"wrote {len(result.changes)} file(s) in {repo}")
+    if result.detail:
+        console.print(f"[red]{result.detail}[/]")
+    ctx.exit(FIX_EXIT[result.status])
+
+
 @cli.command()
 @model_options
 def check(cheap: str, strong: str, prices: tuple[str, ...]) -> None:
@@ -306,7 +422,7 @@ def main() -> None:
     # `kill` (SIGTERM) unwinds like Ctrl-C, so local model servers and sandbox containers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # a command's own exit status (fix) comes back here
     except (click.exceptions.Abort, KeyboardInterrupt):
         console.print("Interrupted.")
         sys.exit(130)
@@ -324,3 +440,5 @@ def main() -> None:
         first_line = (str(e).strip().splitlines() or [""])[0]
         console.print(f"[red]Error:[/] unexpected {type(e).__name__}: {first_line} (rerun with --debug for details)")
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

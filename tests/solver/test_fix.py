@@ -1,0 +1,153 @@
+"""`committee fix` end to end on fixture repositories with real bugs: the tests run in the sandbox, a scripted model
+answers over real HTTP (the fake OpenAI-compatible server), and every accepted patch passes what failed without
+breaking what passed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.fake_openai import FakeServer, fake_openai
+from benchmarks.fix_fixtures import FIXTURES, fix_fixture, scripted_model
+from sandbox.repo import RepoSandbox
+from solver.fix import FixConfig, snapshot
+from solver.models import ModelClient, ModelConfig
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeServer]:
+    with fake_openai(scripted_model) as fake:
+        yield fake
+
+
+def clients(server: FakeServer) -> tuple[ModelClient, ModelClient]:
+    return (ModelClient(ModelConfig("cheap", server.base_url), "cheap"),
+            ModelClient(ModelConfig("strong", server.base_url), "strong"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "tier", "patches", "changed"),
+    [
+        ("off_by_one", "cheap", 1, ["windows.py"]),  # a unified diff
+        ("wrong_exception", "cheap", 3, ["ports.py"]),  # the second round: a duplicate and a non-answer not run
+        ("missing_edge_case", "cheap", 1, ["stats.py"]),  # one function, merged into its file
+        ("two_files", "cheap", 2, ["cents.py", "invoice.py"]),  # the repair round; the test edits refused
+        ("fix_breaks_other", "strong", 3, ["names.py"]),  # the obvious fix breaks a test; the strong model's not
+    ],
+)
+def test_each_fixture_is_fixed_by_the_expected_tier(
+    server: FakeServer, name: str, tier: str, patches: int, changed: list[str]
+) -> None:
+    result = fix_fixture(name, *clients(server), FixConfig(samples=5))
+    assert (result.status, result.tier, result.candidates) == ("fixed", tier, patches)
+    assert sorted(result.changes) == changed
+    # The accepted files, run again on their own: every test passes.
+    files = {**snapshot(FIXTURES / name), **result.changes}
+    sandbox = RepoSandbox()
+    sandbox.start(files)
+    after = sandbox.run(files, [])
+    sandbox.close()
+    assert after.failing == set() and after.passing >= set(result.failing_before)
+    assert all(path in result.diff for path in changed)
+
+
+def test_without_the_strong_model_the_hard_fixture_is_not_fixed(server: FakeServer) -> None:
+    cheap, _ = clients(server)
+    result = fix_fixture("fix_breaks_other", cheap, None, FixConfig(samples=5))
+    assert (result.status, result.changes, result.candidates) == ("not fixed", {}, 2)
+    assert result.failing_before == ("tests.test_names::test_sorting_ignores_case",)
+
+
+def test_the_sandbox_copy_has_no_secrets_no_network_and_no_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_TOKEN", "s3cret")
+    (tmp_path / "test_env.py").write_text(
+        "import os, socket\n\n\n"
+        "def test_isolated():\n"
+        "    assert 's3cret' not in repr(os.environ)\n"
+        "    assert os.getuid() != 0\n"
+        "    try:\n"
+        "        socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+        "    except OSError:\n"
+        "        return\n"
+        "    raise AssertionError('network reachable')\n"
+    )
+    files = snapshot(tmp_path)
+    sandbox = RepoSandbox()
+    sandbox.start(files)
+    run = sandbox.run(files, [])
+    sandbox.close()
+    assert run.outcomes == {"test_env::test_isolated": "passed"}, run.output
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_cli_commits_on_a_branch_pushes_it_and_opens_a_pull_request(server: FakeServer, tmp_path: Path) -> None:
+    repo, remote, bin_dir = tmp_path / "repo", tmp_path / "remote.git", tmp_path / "bin"
+    shutil.copytree(FIXTURES / "off_by_one", repo)
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "buggy")
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    # A stand-in for GitHub's CLI: records what it was asked and answers with a URL.
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                  f"json.dump(sys.argv[1:], open({str(tmp_path / 'gh.json')!r}, 'w'))\n"
+                  "print('https://github.example/pr/1')\n")  # fmt: skip
+    gh.chmod(0o755)
+    summary = tmp_path / "summary.md"
+    done = subprocess.run(
+        ["committee", "fix", "--repo", str(repo), "--cheap", f"cheap@{server.base_url}", "--strong", "none",
+         "--commit", "committee/fix-1", "--push", "origin", "--summary", str(summary), "--cache", str(tmp_path / "c")],
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "+    return [sum(values[i : i + width]) for i in range(len(values) - width + 1)]" in done.stdout
+    pushed = git(remote, "show", "committee/fix-1:windows.py")
+    assert "len(values) - width + 1" in pushed
+    assert git(remote, "log", "--format=%s", "-1", "committee/fix-1") == "Fix failing tests (pytest)"
+    args = json.loads((tmp_path / "gh.json").read_text())
+    assert args[:6] == ["pr", "create", "--head", "committee/fix-1", "--base", "main"]
+    assert "committee fix: fixed" in Path(args[args.index("--body-file") + 1]).read_text()
+    assert "pull request: https://github.example/pr/1" in done.stderr
+
+
+def test_cli_exit_status_tells_not_fixed_and_infra_error_apart(server: FakeServer, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "fix_breaks_other", repo)
+    base = ["committee", "fix", "--repo", str(repo), "--cheap", f"cheap@{server.base_url}", "--strong", "none",
+            "--cache", str(tmp_path / "c")]  # fmt: skip
+    not_fixed = subprocess.run(base, capture_output=True, text=True)
+    assert not_fixed.returncode == 3, not_fixed.stderr
+    assert "committee fix: not fixed" in not_fixed.stderr
+    assert (repo / "names.py").read_text() == (FIXTURES / "fix_breaks_other" / "names.py").read_text()
+    broken = subprocess.run([*base, "--test-cmd", "pytest --no-such-option"], capture_output=True, text=True)
+    assert broken.returncode == 4, broken.stderr
+    wrong = subprocess.run([*base, "--test-cmd", "make test"], capture_output=True, text=True)
+    assert wrong.returncode == 1 and "must start with `pytest`" in wrong.stderr
+
+
+def test_the_repository_dependencies_are_installed_in_a_derived_image(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
+    (tmp_path / "test_dep.py").write_text("import six\n\n\ndef test_dependency():\n    assert six.PY3\n")
+    files = snapshot(tmp_path)
+    sandbox = RepoSandbox()
+    sandbox.start(files)
+    run = sandbox.run(files, [])
+    sandbox.close()
+    assert run.outcomes == {"test_dep::test_dependency": "passed"}, run.output
