@@ -43,6 +43,7 @@ DEPS_DIR = "/opt/committee/deps"
 DEPENDENCY_FILES = ("requirements.txt", "requirements-dev.txt", "requirements-test.txt", "requirements_test.txt")
 DEFAULT_TIMEOUT_S = 300.0
 OUTPUT_CAP = 20_000
+SANDBOX_PYTHON = "3.11"  # the image's Python (Debian bookworm's, or python:3.11-slim): wheels are chosen for it
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def repo_image(client: docker.DockerClient, sandbox_image: str, deps: Mapping[st
         log.info("installing the repository's dependencies (wheels only) for %s", tag)
         done = subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
-             "--no-compile", "--target", str(target), *requirements],
+             f"--python-version={SANDBOX_PYTHON}", "--no-compile", "--target", str(target), *requirements],
             capture_output=True, text=True, cwd=context,
         )  # fmt: skip
         if done.returncode != 0:
