@@ -266,7 +266,7 @@ FIX_EXIT = {"fixed": 0, "nothing to fix": 0, "not fixed": 3, "infra error": 4}
     default=1,
     show_default=True,
     type=click.IntRange(0, 10),
-    help="Rounds in which the best cheap patch goes back with its new failures.",
+    help="Repair rounds per tier: its best failed patch goes back with the new failures.",
 )
 @click.option("--apply/--no-apply", default=True, show_default=True, help="Write the fix into the working tree.")
 @click.option(
@@ -305,7 +305,8 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
         summary_path: Path | None, cache_dir: Path) -> None:  # fmt: skip
     """Repair the failing pytest tests of a repository with a patch verified in the sandbox.
 
-    Exit status: 0 fixed (or nothing failing), 3 not fixed, 4 infra error (the tests could not run), 1 bad input.
+    Exit status: 0 fixed (or nothing failing), 3 not fixed, 4 infra error (the tests could not run), 1 bad input,
+    2 usage.
     """
     from sandbox.repo import RepoSandbox, check_pytest
     from solver.fix import FixConfig, fix_repository, snapshot
