@@ -41,8 +41,9 @@ def parse_answer(text: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
                 original = files.get(path)
                 new = code if original is None else _merge(original.decode(errors="replace"), code)
                 changes[path] = new.encode()
+    changes = {p: c for p, c in changes.items() if files.get(p) != c}
     tests = sorted(p for p in changes if is_test_file(p))
-    changes = {p: c for p, c in changes.items() if files.get(p) != c and p not in tests}
+    changes = {p: c for p, c in changes.items() if p not in tests}
     if not changes and tests:
         raise PatchError(f"the answer changes only the tests ({', '.join(tests)}): fix the code, not the tests")
     if not changes:
@@ -55,7 +56,7 @@ def _sections(body: str, path: str | None) -> list[tuple[str | None, str]]:
     sections: list[tuple[str | None, list[str]]] = [(path, [])]
     for line in body.splitlines(keepends=True):
         if mark := SECTION_MARK.match(line.strip()):
-            sections.append((mark.group(1).lstrip("./"), []))
+            sections.append((mark.group(1).removeprefix("./"), []))
         else:
             sections[-1][1].append(line)
     return [(p, "".join(lines)) for p, lines in sections if "".join(lines).strip()]
@@ -65,7 +66,7 @@ def _marked_path(before: str) -> str | None:
     """A path named on the last non-empty line before a code block."""
     lines = [line.strip() for line in before.splitlines() if line.strip()]
     match = FILE_MARK.search(lines[-1]) if lines else None
-    return match.group(1).lstrip("./") if match else None
+    return match.group(1).removeprefix("./") if match else None
 
 
 def _safe(path: str) -> str:
