@@ -3,14 +3,14 @@
 The repository's tests run in the sandbox on a copy of its files; the failing tests and the files they touch go
 to the cheap model, whose patches each run in their own copy. A patch is accepted only when every failing test
 passes and every test that passed still does. Cheap samples first (a greedy answer, then a round in parallel),
-then repair rounds that show the best patch its new failures, then one answer of the strong model.
+then repair rounds that show the best patch its new failures, then the strong model: an answer to the task afresh
+and its own repair rounds.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-import logging
 import os
 import re
 import subprocess
@@ -24,8 +24,6 @@ from solver.ledger import ModelCall, totals
 from solver.models import Messages
 from solver.patches import PatchError, is_test_file, parse_answer
 from solver.protocols import Model
-
-log = logging.getLogger(__name__)
 
 MAX_REPO_BYTES = 50 * 2**20
 MAX_CONTEXT_CHARS = 24_000
