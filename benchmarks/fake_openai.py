@@ -151,7 +151,8 @@ def replaying_model(tasks: list[Task], wrong: set[str]) -> Handler:
         text = user_text(request)
         if "states examples" in text:
             return Reply(["NONE"])
-        task = next(t for t in tasks if t.prompt.strip() in text)
+        conversation = "\n".join(str(m["content"]) for m in request["messages"])  # a repair asks in a later turn
+        task = next(t for t in tasks if t.prompt.strip() in conversation)
         if request["model"] == "cheap" and task.id in wrong:
             code = f"def {task.entry_point}(*args):\n    return None"
         else:

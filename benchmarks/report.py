@@ -43,6 +43,10 @@ class Summary:
     calls: int = 0
     cached_calls: int = 0
     """Model calls answered from the response cache when their task ran: wall time leaves their latency out."""
+    cheap_calls: int = 0
+    """Cheap samples and other cheap calls (tests transcribed from prose, repairs): one per answer."""
+    routed: int = 0
+    """Tasks the router sent straight to the strong model (counted among the escalated too)."""
 
     @property
     def pass_at_1(self) -> float:
@@ -88,7 +92,28 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         cheap_any=sum(c > 0 for _, c in cheap),
         calls=sum(len(r["calls"]) for r in records),
         cached_calls=sum(bool(call.get("cached")) for r in records for call in r["calls"]),
+        cheap_calls=sum(call["tier"] == "cheap" for r in records for call in r["calls"]),
+        routed=sum(bool(r.get("routed")) for r in records),
     )
+
+
+ORACLE_ROUTER = "oracle-router"
+"""Computed, not run: the cheap committee on the tasks it solves, strong-alone on the rest, as if a router knew in
+advance which are which. The frontier a router approaches."""
+
+
+def oracle_router(committee: Sequence[dict[str, Any]], strong: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per task, the cheap committee's record where its cheap answer passes the hidden tests (without any strong
+    call it made), else strong-alone's record: what a router that knew the outcome in advance would get."""
+    by_id = {r["task_id"]: r for r in strong}
+    records = []
+    for record in committee:
+        if record["tier"] == "cheap" and record["hidden"] == "PASS":
+            calls = [c for c in record["calls"] if c["tier"] == "cheap"]
+            records.append({**record, "calls": calls, "escalated": False})
+        else:
+            records.append(by_id[record["task_id"]])
+    return records
 
 
 def cost_fraction(summary: Summary, baseline: Summary | None) -> float | None:
@@ -128,6 +153,33 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
     return t
 
 
+def ablation_table(summaries: Sequence[Summary], *, title: str = "") -> Table:
+    """The levers' table: what each configuration reaches, and at what share of strong-alone's cost."""
+    base = next((s for s in summaries if s.config == "strong-alone"), None)
+    t = Table(title=title)
+    for column in ("configuration", "pass@1", "cost/strong-alone", "escalated", "routed", "cheap calls/task",
+                   "cost $"):  # fmt: skip
+        t.add_column(column, justify="left" if column == "configuration" else "right", no_wrap=True)
+    for s in summaries:
+        fraction = cost_fraction(s, base)
+        t.add_row(
+            s.config,
+            f"{100 * s.pass_at_1:.1f}% {s.passed}/{s.tasks}",
+            "-" if fraction is None else f"{100 * fraction:.1f}%",
+            f"{100 * s.escalation_rate:.0f}%",
+            f"{s.routed}",
+            f"{s.cheap_calls / s.tasks:.1f}" if s.tasks else "-",
+            f"{s.cost:.6f}",
+        )
+    return t
+
+
+ABLATION_NOTES = (
+    "Up to +repair each row adds one lever to the row above; +strong-tests and +router each add theirs to +repair, "
+    "all has both.\nescalated: tasks whose solution the strong model was asked for (routed ones included). "
+    "oracle-router is computed, not run: +repair on the tasks its cheap answer solves, strong-alone on the rest."
+)
+
 TABLE_NOTES = (
     "cheap pass@1: mean share of cheap samples passing the hidden tests; any cheap: tasks where at least one did "
     "(what perfect selection reaches).\nsel. tests: tasks with selection tests given + transcribed from examples "
@@ -145,7 +197,8 @@ def plot(summaries: Sequence[Summary], path: Path, *, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for s in summaries:
-        ax.scatter(s.cost, 100 * s.pass_at_1, s=60)
+        frontier = s.config == ORACLE_ROUTER  # computed, not run: drawn apart
+        ax.scatter(s.cost, 100 * s.pass_at_1, s=160 if frontier else 60, marker="*" if frontier else "o")
         ax.annotate(s.config, (s.cost, 100 * s.pass_at_1), textcoords="offset points", xytext=(6, 4), fontsize=9)
     if all(s.cost > 0 for s in summaries):
         ax.set_xscale("log")

@@ -13,9 +13,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import Summary, cost_fraction, plot, summarise
+from benchmarks.report import ORACLE_ROUTER, Summary, cost_fraction, oracle_router, plot, summarise
 from solver.committee import Committee
 from solver.policy import CommitteeConfig
+from solver.router import Router
 from solver.task import Task
 
 Progress = Callable[[str, int, int, int], None]
@@ -30,13 +31,39 @@ def configurations(
 ) -> dict[str, CommitteeConfig]:
     """Cheap alone (one greedy sample), the committee, strong alone (one greedy answer), and on request the
     committee with oracle selection."""
-    baseline = replace(committee, repair_rounds=0)
+    baseline = replace(committee, repair_rounds=0, router=None)
     configs = {"cheap-alone": replace(baseline, samples=1, escalate=False), "committee": committee}
     if with_strong:
         configs["strong-alone"] = replace(baseline, samples=0, escalate=True)
     if oracle:
         configs[ORACLE] = committee
     return configs
+
+
+def ablation(committee: CommitteeConfig, *, router: Router | None = None) -> dict[str, CommitteeConfig]:
+    """The levers added one at a time to a committee that selects with the user's examples only, beside both
+    baselines: up to +repair each row adds its lever to the row above (the cheap levers); +strong-tests and
+    +router each add theirs to +repair, and all has both. Repair gets ``committee``'s rounds (2 when it has none);
+    the router rows are there when a trained router is given."""
+    examples = replace(committee, tests_from_prose=False, agreement_samples=0, repair_rounds=0, router=None)
+    configs = {
+        "cheap-alone": replace(examples, samples=1, escalate=False),
+        "strong-alone": replace(examples, samples=0, escalate=True),
+        "examples": examples,
+        "+agreement": replace(examples, agreement_samples=committee.agreement_samples or 5),
+    }
+    configs["+model-tests"] = replace(configs["+agreement"], tests_from_prose=True)
+    configs[CHEAP_COMMITTEE] = replace(configs["+model-tests"], repair_rounds=committee.repair_rounds or 2)
+    configs["+strong-tests"] = replace(configs[CHEAP_COMMITTEE], strong_tests=True)
+    if router is not None:
+        configs["+router"] = replace(configs[CHEAP_COMMITTEE], router=router)
+        configs["all"] = replace(configs["+strong-tests"], router=router)
+    return configs
+
+
+CHEAP_COMMITTEE = "+repair"
+"""The ablation's committee with every lever but the router: the tasks it solves with cheap answers define the
+oracle router, and its run logs are what a router trains on."""
 
 
 def read_records(path: Path) -> dict[str, dict[str, Any]]:
@@ -72,7 +99,7 @@ def run_bench(
         stale.unlink()
     timings_path = run_dir / "timings.json"
     timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    summaries = []
+    summaries, results = [], {}
     for name, config in configs.items():
         path = run_dir / f"{name}.jsonl"
         records = read_records(path)
@@ -100,6 +127,10 @@ def run_bench(
         finished = [records[t.id] for t in tasks]
         write_samples(run_dir / f"{name}.samples.jsonl", finished)
         summaries.append(summarise(name, finished, timings[name]))
+        results[name] = finished
+    if {CHEAP_COMMITTEE, "strong-alone"} <= results.keys():
+        oracle = oracle_router(results[CHEAP_COMMITTEE], results["strong-alone"])
+        summaries.append(summarise(ORACLE_ROUTER, oracle, 0.0))
     write_report(run_dir / "report.json", summaries)
     plot(summaries, run_dir / "report.png", title=f"{run_dir.name}: {len(tasks)} tasks")
     return summaries

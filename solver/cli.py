@@ -38,6 +38,7 @@ from solver.endpoints import (
 from solver.errors import CommitteeError
 from solver.ledger import DEFAULT_PRICES, totals
 from solver.policy import DEFAULT_BATCH, DEFAULT_SAMPLES, CommitteeConfig
+from solver.router import Router
 from solver.task import load_tasks
 
 log = logging.getLogger("solver")
@@ -90,6 +91,15 @@ def committee_options(f: Any) -> Any:
                           "model, before escalating."),
         click.option("--repair-history", is_flag=True,
                      help="Each repair round sees every earlier attempt and its failure, not only the latest."),
+        click.option("--strong-tests", is_flag=True,
+                     help="A task with no tests and no cheap majority asks the strong model for tests before a "
+                          "solution."),
+        click.option("--budget", "cheap_token_budget", type=click.IntRange(1), default=None,
+                     help="Most cheap tokens per task; once spent, the task escalates (default: no limit but "
+                          "--samples)."),
+        click.option("--router", "router_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                     default=None, help="A difficulty router (committee router train): the tasks it predicts the "
+                                        "cheap committee fails go straight to the strong model."),
         click.option("--containers", default=DEFAULT_CONTAINERS, show_default=True, type=click.IntRange(1, 64),
                      help="Warm sandbox containers."),
         click.option("--parallel", default=DEFAULT_MAX_IN_FLIGHT, show_default=True, type=click.IntRange(1, 256),
@@ -104,9 +114,15 @@ def committee_options(f: Any) -> Any:
     return f
 
 
-def _committee_config(samples: int, batch: int, repair: int, repair_history: bool) -> CommitteeConfig:
+def _committee_config(
+    samples: int, batch: int, repair: int, repair_history: bool, strong_tests: bool, cheap_token_budget: int | None,
+    router_path: Path | None, **_: Any,
+) -> CommitteeConfig:  # fmt: skip
     """The committee options as a config (rounds never exceed the samples left, so batch needs no clamp)."""
-    return CommitteeConfig(samples=samples, batch=batch, repair_rounds=repair, repair_history=repair_history)
+    router = Router.load(router_path) if router_path else None
+    return CommitteeConfig(samples=samples, batch=batch, repair_rounds=repair, repair_history=repair_history,
+                           strong_tests=strong_tests, cheap_token_budget=cheap_token_budget,
+                           router=router)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -114,17 +130,15 @@ def _committee(
     cheap: str,
     strong: str,
     prices: tuple[str, ...],
-    samples: int,
-    batch: int,
-    repair: int,
-    repair_history: bool,
+    policy: CommitteeConfig,
     containers: int,
     parallel: int,
     ray_address: str | None,
     cache_dir: Path,
     log_dir: Path,
+    **_: Any,  # the policy's own options, already in ``policy``
 ) -> Iterator[Committee]:
-    if samples == 0 and strong == "none":
+    if policy.samples == 0 and strong == "none":
         raise click.UsageError("--samples 0 with --strong none leaves nobody to answer")
     price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
     with contextlib.ExitStack() as stack:
@@ -140,7 +154,7 @@ def _committee(
         committee = Committee(
             cheap=cheap_config,
             strong=strong_config,
-            config=_committee_config(samples, batch, repair, repair_history),
+            config=policy,
             sandbox=SandboxConfig(containers=containers),
             cache_dir=cache_dir,
             prices=price_table,
@@ -171,8 +185,8 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
     """Solve the tasks in TASKS_FILE (JSON or JSONL; HumanEval records work as they are)."""
     tasks = load_tasks(tasks_file)
     out = out or Path(f"results-{datetime.datetime.now():%Y%m%d-%H%M%S}.jsonl")
-    rows = []
-    with _committee(**options, log_dir=out.parent) as committee, _progress() as bar, out.open("w") as f:
+    rows, policy = [], _committee_config(**options)
+    with _committee(**options, policy=policy, log_dir=out.parent) as committee, _progress() as bar, out.open("w") as f:
         job = bar.add_task("solving", total=len(tasks), rate="")
         for solution in committee.solve_many(tasks):
             f.write(json.dumps(solution.record()) + "\n")
@@ -206,24 +220,33 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
     is_flag=True,
     help="Also run the committee selecting with the hidden tests (reported as committee-oracle).",
 )
+@click.option(
+    "--ablate",
+    is_flag=True,
+    help="Run the levers one at a time (examples only, +agreement, +model-tests, +repair, +router with --router) "
+    "beside both baselines, and the oracle router.",
+)
 @model_options
 @committee_options
 def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path, oracle: bool,
-          **options: Any) -> None:  # fmt: skip
+          ablate: bool, **options: Any) -> None:  # fmt: skip
     """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines."""
     from benchmarks.datasets import load_benchmark
-    from benchmarks.report import TABLE_NOTES, print_table, table
-    from benchmarks.runner import configurations, run_bench
+    from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, print_table, table
+    from benchmarks.runner import ablation, configurations, run_bench
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
     run_dir = runs_dir / (run_id or f"{benchmark}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    committee_config = _committee_config(
-        options["samples"], options["batch"], options["repair"], options["repair_history"]
-    )
-    configs = configurations(committee_config,
-                             with_strong=options["strong"] != "none", oracle=oracle)  # fmt: skip
+    committee_config = _committee_config(**options)
+    with_strong = options["strong"] != "none"
+    if ablate and not with_strong:
+        raise click.UsageError("--ablate compares against the strong model: give one with --strong")
+    if ablate:
+        configs = ablation(committee_config, router=committee_config.router)
+    else:
+        configs = configurations(committee_config, with_strong=with_strong, oracle=oracle)
     console.print(f"{benchmark}: {len(tasks)} tasks; run directory {run_dir}")
-    with _committee(**options, log_dir=run_dir) as committee, _progress() as bar:
+    with _committee(**options, policy=committee_config, log_dir=run_dir) as committee, _progress() as bar:
         jobs: dict[str, Any] = {}
 
         def progress(name: str, done: int, total: int, passed: int) -> None:
@@ -235,6 +258,9 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
         summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
     print_table(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
     console.print(TABLE_NOTES, style="dim", highlight=False)
+    if ablate:
+        print_table(ablation_table(summaries, title=f"{benchmark}: {len(tasks)} tasks, the levers one at a time"))
+        console.print(ABLATION_NOTES, style="dim", highlight=False)
     console.print(f"wall time {time.monotonic() - started:.0f} s; report: {run_dir / 'report.json'}, "
                   f"{run_dir / 'report.png'}; samples: {run_dir}/*.samples.jsonl")  # fmt: skip
     if any(s.infra_errors == s.tasks for s in summaries):
@@ -372,6 +398,44 @@ def check(cheap: str, strong: str, prices: tuple[str, ...]) -> None:
             config = open_model(spec, stack)
             latency = check_endpoint(config)
             console.print(f"{tier} model {config.model} at {config.base_url}: ok ({latency:.1f} s)")
+
+
+@cli.group()
+def router() -> None:
+    """The difficulty router: which tasks go straight to the strong model."""
+
+
+@router.command("train")
+@click.argument("tasks")
+@click.argument("results", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--strong-share",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of tasks to route to the strong model (the threshold is calibrated on these tasks).",
+)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("router.json"),
+              show_default=True)  # fmt: skip
+def router_train(tasks: str, results: Path, strong_share: float, out: Path) -> None:
+    """Train a router on TASKS (a benchmark name or a tasks file) and RESULTS, the cheap committee's results on
+    them (a bench run's +repair.jsonl or committee.jsonl, or committee solve's output)."""
+    from benchmarks.datasets import load_benchmark
+    from benchmarks.runner import read_records
+    from solver.router import cheap_failed, train
+
+    by_id = {t.id: t for t in (load_benchmark(tasks) if tasks in BENCHMARKS else load_tasks(tasks))}
+    records = read_records(results)
+    unknown = records.keys() - by_id.keys()
+    if unknown or not records:
+        raise CommitteeError(f"{results}: {'no results' if not records else 'tasks not in ' + tasks}: "
+                             f"{', '.join(sorted(unknown)[:3])}; give the tasks these results are for")  # fmt: skip
+    labelled = [(by_id[i], cheap_failed(r)) for i, r in records.items()]
+    trained = train([t for t, _ in labelled], [f for _, f in labelled], strong_share=strong_share)
+    trained.save(out)
+    failed = sum(f for _, f in labelled)
+    console.print(f"{out}: trained on {len(labelled)} tasks ({failed} the cheap committee failed); routes "
+                  f"{100 * trained.strong_share:.0f}% of them to the strong model")  # fmt: skip
 
 
 @cli.group()

@@ -31,6 +31,17 @@ def prose_tests(answer: str, task: Task) -> str:
     return examples_to_tests(stated_examples(answer, task))
 
 
+def written_tests(answer: str, task: Task) -> str:
+    """A test module from every literal assert on the entry point in a model's answer, stated in the prompt or not
+    (the strong model's own tests: it may choose inputs, and is trusted to get their outputs right)."""
+    examples: list[tuple[str, str]] = []
+    for line in answer.splitlines():
+        example = _example(line.strip(), task.entry_point)
+        if example and example not in examples:
+            examples.append(example)
+    return examples_to_tests(examples[:MAX_EXAMPLES])
+
+
 def _example(line: str, entry_point: str) -> tuple[str, str] | None:
     if not line.startswith("assert"):
         return None

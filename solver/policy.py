@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from math import comb
 
 from sandbox.result import RunResult, Verdict
+from solver.router import Router
 
 DEFAULT_SAMPLES = 10
 DEFAULT_BATCH = 5
@@ -43,6 +44,14 @@ class CommitteeConfig:
     agreement_samples: int = 5
     """A task with no tests at all draws this many cheap samples and takes the behaviour most of them share; with
     no majority it escalates. 0 or 1: take the first sample that loads."""
+    strong_tests: bool = False
+    """A task with no tests and no cheap majority asks the strong model for tests (a short answer) before any
+    solution: a cheap candidate that passes them all is chosen; otherwise the task escalates."""
+    cheap_token_budget: int | None = None
+    """Most cheap tokens (prompt and answer) per task: once spent, no more cheap rounds or repairs; the task
+    escalates. None: no limit but ``samples``."""
+    router: Router | None = None
+    """Tasks it predicts the cheap committee will fail go straight to the strong model (no cheap samples)."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,17 @@ def examples_prompt(task: Task) -> Messages:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
 
 
+def tests_prompt(task: Task) -> Messages:
+    """Tests, not a solution: a short answer that can judge the cheap model's candidates."""
+    ask = (
+        f"Write 5 tests for the Python function `{task.entry_point}` below, each one line `assert "
+        f"{task.entry_point}(...) == ...` with literal inputs and the exact output the task asks for. Prefer small, "
+        "ordinary inputs; include one edge case. Do not implement the function. Answer with the asserts in one "
+        f"```python code block.\n\n```python\n{task.prompt.strip()}\n```"
+    )
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
+
+
 def escalation_prompt(task: Task, failures: list[tuple[str, str]]) -> Messages:
     """The task plus a few failed attempts and why they failed, so the strong model avoids the same traps.
     With no failures it is exactly the solve prompt (so strong-alone answers are shared through the cache)."""

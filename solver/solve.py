@@ -9,9 +9,9 @@ from typing import Any
 from sandbox.result import Job, Verdict
 from solver.agreement import fingerprint, probe_tests
 from solver.errors import EndpointError
-from solver.examples import prose_tests
+from solver.examples import prose_tests, written_tests
 from solver.extract import assemble, definitions_only, extract_code
-from solver.ledger import ModelCall, SandboxRun
+from solver.ledger import ModelCall, SandboxRun, totals
 from solver.policy import (
     Candidate,
     CommitteeConfig,
@@ -21,7 +21,7 @@ from solver.policy import (
     round_sizes,
     select,
 )
-from solver.prompts import escalation_prompt, examples_prompt, repair_prompt, solve_prompt
+from solver.prompts import escalation_prompt, examples_prompt, repair_prompt, solve_prompt, tests_prompt
 from solver.protocols import Model, Verifier
 from solver.task import Task
 
@@ -54,10 +54,12 @@ class Solution:
     detail: str = ""
     selection: str = "given"
     """How the choice was tested: "given" tests, "prose" (examples stated in the prompt's words, transcribed by the
-    cheap model), "agreement" (no tests: the behaviour most samples share), or "none" (only a check that the
-    program defines the function)."""
+    cheap model), "agreement" (no tests: the behaviour most samples share), "strong-tests" (no tests and no
+    majority: tests the strong model wrote), or "none" (only a check that the program defines the function)."""
     hidden_by_tier: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per tier, (samples drawn, samples passing the hidden tests), when the run was scored: pass@k's n and c."""
+    routed: bool = False
+    """The router sent the task straight to the strong model."""
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready dict (one line of results JSONL)."""
@@ -115,6 +117,12 @@ class _Attempt:
         self.calls.extend(s.call for s in samples)
         self.verify([(s.text, model.tier, s.index) for s in samples])
 
+    def over_budget(self) -> bool:
+        if self.config.cheap_token_budget is None:
+            return False
+        spent = totals(self.calls, tier="cheap")
+        return spent.tokens_in + spent.tokens_out >= self.config.cheap_token_budget
+
     def tests_from_prose(self, model: Model) -> None:
         """With no tests given, the examples the prompt states in words, transcribed by ``model``."""
         (sample,) = model.sample(examples_prompt(self.task), 1, greedy=True)
@@ -122,6 +130,22 @@ class _Attempt:
         tests = prose_tests(sample.text, self.task)
         if tests:
             self.tests, self.selection = tests, "prose"
+
+    def judge_by_tests_of(self, model: Model) -> Candidate | None:
+        """The earliest candidate that loads and passes every test ``model`` writes for the task."""
+        (sample,) = model.sample(tests_prompt(self.task), 1, greedy=True)
+        self.calls.append(sample.call)
+        tests = written_tests(sample.text, self.task)
+        loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
+        if not tests or not loading:
+            return None
+        jobs = [Job(c.program, tests, timeout=self.config.timeout_s, fail_fast=True) for c in loading]
+        passing = []
+        for candidate, result in zip(loading, self.verifier.run_many(jobs), strict=True):
+            self.runs.append(SandboxRun("strong-tests", result.verdict.value, result.duration))
+            if result.verdict is Verdict.PASS:
+                passing.append(candidate)
+        return min(passing, key=lambda c: c.sample_index, default=None)
 
     def agree(self) -> tuple[Candidate | None, int]:
         """The earliest candidate of the behaviour most samples share, and how many samples share it."""
@@ -150,9 +174,11 @@ class _Attempt:
         return {p: r.verdict for p, r in zip(programs, results, strict=True)}
 
 
-def _sample_for_agreement(attempt: _Attempt, cheap: Model, messages: list[dict[str, str]]) -> Next:
-    """No tests at all: every candidate that loads "passes", so the behaviour most samples share is chosen, and
-    without a majority the task escalates."""
+def _sample_for_agreement(
+    attempt: _Attempt, cheap: Model, strong: Model | None, messages: list[dict[str, str]]
+) -> Next:
+    """No tests at all: every candidate that loads "passes", so the behaviour most samples share is chosen; without
+    a majority, the strong model's tests choose (``strong_tests``), and failing those the task escalates."""
     config, attempt.selection = attempt.config, "agreement"
     samples = config.agreement_samples
     if config.greedy_first:
@@ -162,7 +188,12 @@ def _sample_for_agreement(attempt: _Attempt, cheap: Model, messages: list[dict[s
     if any(c.result.verdict is Verdict.INFRA_ERROR for c in attempt.candidates):
         return Next.INFRA
     attempt.preferred, votes = attempt.agree()
-    return Next.ACCEPT if 2 * votes > config.agreement_samples or not config.escalate else Next.ESCALATE
+    if 2 * votes > config.agreement_samples or not config.escalate:
+        return Next.ACCEPT
+    if config.strong_tests and strong is not None and (pick := attempt.judge_by_tests_of(strong)):
+        attempt.preferred, attempt.selection = pick, "strong-tests"
+        return Next.ACCEPT
+    return Next.ESCALATE
 
 
 def _repair(attempt: _Attempt, cheap: Model) -> Next | None:
@@ -173,6 +204,8 @@ def _repair(attempt: _Attempt, cheap: Model) -> Next | None:
     current = select(attempt.candidates)
     for _ in range(config.repair_rounds):
         if current is None or current.result.verdict not in (Verdict.FAIL, Verdict.ERROR, Verdict.TIMEOUT):
+            break
+        if attempt.over_budget():
             break
         chain.append((current.program, current.result.feedback or current.result.verdict.value))
         attempt.draw(cheap, repair_prompt(attempt.task, chain if config.repair_history else chain[-1:]), 1,
@@ -199,18 +232,22 @@ def solve_task(
     escalated, detail = False, ""
     rounds = round_sizes(config, batched=cheap.batches_samples)
     left, sampled = sum(rounds), 0
+    routed = strong is not None and config.router is not None and config.router.routes_to_strong(task)
     try:
         chooses = config.samples > 1 or (config.samples == 1 and config.escalate and strong is not None)
-        if attempt.selection == "none" and config.tests_from_prose and chooses:
-            attempt.tests_from_prose(cheap)
         step = next_step([], cheap_left=left, can_escalate=strong is not None, config=config)
-        if attempt.selection == "none" and chooses and config.agreement_samples > 1:
-            step, rounds = _sample_for_agreement(attempt, cheap, messages), []
+        if routed:  # predicted too hard for the cheap committee: not one cheap call
+            step, rounds = Next.ESCALATE, []
+        else:
+            if attempt.selection == "none" and config.tests_from_prose and chooses:
+                attempt.tests_from_prose(cheap)
+            if attempt.selection == "none" and chooses and config.agreement_samples > 1:
+                step, rounds = _sample_for_agreement(attempt, cheap, strong, messages), []
         for n, size in enumerate(rounds):
             greedy = n == 0 and config.greedy_first
             attempt.draw(cheap, messages, size, greedy=greedy, start=0 if greedy else sampled)
             sampled += 0 if greedy else size
-            left -= size
+            left = 0 if attempt.over_budget() else left - size
             step = next_step(attempt.candidates, cheap_left=left, can_escalate=strong is not None, config=config)
             if step is not Next.SAMPLE_MORE:
                 break
@@ -255,4 +292,5 @@ def solve_task(
         detail=detail,
         selection=attempt.selection,
         hidden_by_tier=hidden_by_tier,
+        routed=routed,
     )

@@ -168,6 +168,26 @@ def test_no_tests_and_no_majority_escalates(committee_with: Any) -> None:
     assert solution.hidden is Verdict.PASS
 
 
+STRONG_TESTS = "assert sign(-5) == -1\nassert sign(0) == 0\nassert sign(7) == 1"
+
+
+def test_no_majority_the_strong_models_tests_choose_among_the_cheap_candidates(committee_with: Any) -> None:
+    codes = ["NONE", "def sign(x):\n    return 1", SIGN, "def sign(x):\n    return -1", "def sign(x):\n    return x"]
+    committee, _, strong = committee_with(answers(*codes), answers(STRONG_TESTS), strong_tests=True)
+    solution = committee.solve(UNTESTED, score=True)
+    assert (solution.selection, solution.tier, solution.escalated) == ("strong-tests", "cheap", False)
+    assert len(strong.requests) == 1 and "Write 5 tests" in user_text(strong.requests[0])  # tests, no solution
+    assert solution.hidden is Verdict.PASS
+
+
+def test_when_no_cheap_candidate_passes_the_strong_tests_the_task_escalates(committee_with: Any) -> None:
+    codes = ["NONE", *(f"def sign(x):\n    return {value}" for value in ("1", "-1", "0", "x"))]  # no majority
+    committee, _, strong = committee_with(answers(*codes), answers(STRONG_TESTS, SIGN_TOO), strong_tests=True)
+    solution = committee.solve(UNTESTED, score=True)
+    assert (solution.tier, solution.escalated) == ("strong", True) and len(strong.requests) == 2
+    assert solution.hidden is Verdict.PASS
+
+
 def repairs(first: str, *fixes: str) -> Callable[[dict[str, Any]], Reply]:
     """``first`` for the solve prompt; the k-th repair request (k attempts shown or not) gets fixes[k-1]."""
 
@@ -204,3 +224,11 @@ def test_repair_that_fails_still_escalates(committee_with: Any) -> None:
     solution = committee.solve(TASK)
     assert (solution.solved, solution.tier, solution.escalated) == (True, "strong", True)
     assert len(cheap.requests) == 3 and len(strong.requests) == 1
+
+
+def test_a_cheap_token_budget_stops_sampling_and_escalates(committee_with: Any) -> None:
+    # each fake answer bills 100 tokens in and 50 out: the budget is spent after two of the four samples
+    committee, cheap, strong = committee_with(answers(WRONG), answers(RIGHT), cheap_token_budget=300, repair_rounds=2)
+    solution = committee.solve(TASK)
+    assert (solution.solved, solution.tier, solution.escalated) == (True, "strong", True)
+    assert len(cheap.requests) == 2 and len(strong.requests) == 1  # no third sample, no repair
