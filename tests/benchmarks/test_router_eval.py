@@ -1,0 +1,47 @@
+"""The held-out router evaluation's arithmetic, on logs made up so that every figure is known."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.router import Run, auc, evaluate
+from solver.task import Task
+
+
+def record(task_id: str, tier: str, hidden: str, cost: float) -> dict[str, Any]:
+    return {"task_id": task_id, "tier": tier, "hidden": hidden, "calls": [{"tier": tier, "cost": cost}]}
+
+
+def run(name: str, n: int, word: str = "word") -> Run:
+    """Tasks with longer prompts are the ones the cheap committee fails; the strong model solves all at cost 1."""
+    prompts = [f'def f(x):\n    """{(word + " ") * (4 * i)}"""\n' for i in range(n)]
+    tasks = [Task(id=f"{name}/{i}", prompt=prompt, entry_point="f") for i, prompt in enumerate(prompts)]
+    hard = {t.id for t in tasks[n // 2 :]}
+    committee = {t.id: record(t.id, "strong" if t.id in hard else "cheap", "PASS", 0.1) for t in tasks}
+    strong = {t.id: record(t.id, "strong", "PASS", 1.0) for t in tasks}
+    return Run(name, tasks, committee, strong)
+
+
+def test_auc_counts_ordered_pairs_and_ties_half() -> None:
+    labels = np.array([True, True, False, False])
+    assert auc(np.array([0.9, 0.8, 0.2, 0.1]), labels) == 1.0
+    assert auc(np.array([0.1, 0.2, 0.8, 0.9]), labels) == 0.0
+    assert auc(np.array([0.5, 0.5, 0.5, 0.5]), labels) == 0.5
+
+
+def test_outcomes_give_routed_tasks_strong_alones_records() -> None:
+    test = run("b", 10)
+    assert test.oracle() == pytest.approx((1.0, 5 * 0.1 + 5 * 1.0))
+    assert test.outcome(np.zeros(10, dtype=bool)) == pytest.approx((1.0, 10 * 0.1))
+    assert test.outcome(np.ones(10, dtype=bool)) == pytest.approx((1.0, 10.0))
+
+
+def test_a_router_that_separates_the_tasks_scores_well_on_the_other_benchmark() -> None:
+    rows, bins = evaluate(run("a", 20), run("b", 20, word="term"), share=0.5)
+    assert rows[0] == "a -> b" and rows[1] == "20 / 20"
+    assert rows[3].startswith("100%") and rows[4] == "1.00"
+    assert rows[5] == "50% -> 50%"  # calibrated on a, the same share of b
+    assert sum(int(b[2].split(" of ")[1]) for b in bins) == 20
