@@ -15,6 +15,7 @@ logged answer, which is the call a +router run makes (the same prompt, answered 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from rich.table import Table
 
 from benchmarks.datasets import load_benchmark
-from benchmarks.report import print_table
+from benchmarks.report import ORACLE_ROUTER, print_table
 from benchmarks.runner import CHEAP_COMMITTEE, read_records
 from solver.router import cheap_failed, train
 from solver.task import Task
@@ -36,6 +37,8 @@ class Run:
     tasks: list[Task]
     committee: dict[str, dict[str, Any]]
     strong: dict[str, dict[str, Any]]
+    report: list[dict[str, Any]]
+    """The run's report.json: every configuration's summary."""
 
     @property
     def failed(self) -> np.ndarray:
@@ -58,7 +61,7 @@ def load_run(spec: str) -> Run:
     tasks = [t for t in load_benchmark(benchmark) if t.id in committee and t.id in strong]
     if not tasks:
         raise SystemExit(f"{spec}: no task has both {CHEAP_COMMITTEE}.jsonl and strong-alone.jsonl records")
-    return Run(benchmark, tasks, committee, strong)
+    return Run(benchmark, tasks, committee, strong, json.loads((run_dir / "report.json").read_text()))
 
 
 def _pass(records: Sequence[dict[str, Any]]) -> float:
@@ -138,12 +141,22 @@ def plot(runs: Sequence[Run], path: Path) -> None:
             color="tab:blue",
             label=f"router trained on {train_run.benchmark}, every threshold",
         )
+        points: dict[tuple[float, float], list[str]] = {}  # every configuration of the ablation run
+        for row in test_run.report:
+            if row["config"] not in ("strong-alone", ORACLE_ROUTER) and row["cost_fraction_of_strong_alone"]:
+                x, y = 100 * row["cost_fraction_of_strong_alone"], 100 * row["pass_at_1"]
+                near = next((p for p in points if abs(p[0] - x) < 3 and abs(p[1] - y) < 1), (x, y))  # one label
+                points.setdefault(near, []).append(row["config"])
+        for (x, y), names in points.items():
+            ax.scatter([x], [y], s=25, color="gray")
+            ax.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
         pass1, cost = test_run.oracle()
         ax.scatter([100 * cost / strong_cost], [100 * pass1], marker="*", s=160, color="tab:red", label="oracle router")
         pass1, cost = test_run.outcome(np.ones(len(test_run.tasks), dtype=bool))
         ax.scatter([100 * cost / strong_cost], [100 * pass1], s=60, color="black", label="strong alone")
         pass1, cost = test_run.outcome(np.zeros(len(test_run.tasks), dtype=bool))
-        ax.scatter([100 * cost / strong_cost], [100 * pass1], s=60, color="tab:green", label="committee, no router")
+        label = f"{CHEAP_COMMITTEE}, no router"
+        ax.scatter([100 * cost / strong_cost], [100 * pass1], s=60, color="tab:green", label=label)
         ax.set_title(f"{test_run.benchmark} ({len(test_run.tasks)} tasks)", fontsize=10)
         ax.set_xlabel("cost, % of strong alone")
         ax.set_ylabel("pass@1 on the hidden tests, %")

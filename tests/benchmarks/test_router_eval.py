@@ -22,7 +22,7 @@ def run(name: str, n: int, word: str = "word") -> Run:
     hard = {t.id for t in tasks[n // 2 :]}
     committee = {t.id: record(t.id, "strong" if t.id in hard else "cheap", "PASS", 0.1) for t in tasks}
     strong = {t.id: record(t.id, "strong", "PASS", 1.0) for t in tasks}
-    return Run(name, tasks, committee, strong)
+    return Run(name, tasks, committee, strong, report=[])
 
 
 def test_auc_counts_ordered_pairs_and_ties_half() -> None:
