@@ -147,9 +147,10 @@ def plot(runs: Sequence[Run], path: Path) -> None:
                 x, y = 100 * row["cost_fraction_of_strong_alone"], 100 * row["pass_at_1"]
                 near = next((p for p in points if abs(p[0] - x) < 3 and abs(p[1] - y) < 1), (x, y))  # one label
                 points.setdefault(near, []).append(row["config"])
-        for (x, y), names in points.items():
+        for n, ((x, y), names) in enumerate(points.items()):  # labels alternate below and above their points
             ax.scatter([x], [y], s=25, color="gray")
-            ax.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+            offset = (4, -10 if n % 2 else 5)
+            ax.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=offset, fontsize=7)
         pass1, cost = test_run.oracle()
         ax.scatter([100 * cost / strong_cost], [100 * pass1], marker="*", s=160, color="tab:red", label="oracle router")
         pass1, cost = test_run.outcome(np.ones(len(test_run.tasks), dtype=bool))
