@@ -61,15 +61,18 @@ def _typed(signature: ast.FunctionDef | None) -> bool:
 
 def _signature(prompt: str, name: str) -> ast.FunctionDef | None:
     """The entry point's ``def`` in the prompt, if the prompt has one (MBPP's prompts do not)."""
-    match = re.search(rf"^\s*def {re.escape(name)}\(.*?\).*?:\s*$", prompt, re.MULTILINE | re.DOTALL)
-    if not match:
+    lines = prompt.splitlines()
+    start = next((i for i, line in enumerate(lines) if re.match(rf"\s*def {re.escape(name)}\(", line)), None)
+    if start is None:
         return None
-    try:
-        tree = ast.parse(match.group(0).strip() + "\n    pass\n")
-    except SyntaxError:
-        return None
-    node = tree.body[0]
-    return node if isinstance(node, ast.FunctionDef) else None
+    for end in range(start, min(start + 20, len(lines))):  # a signature spread over a few lines ends with ":"
+        if lines[end].rstrip().endswith(":"):
+            try:
+                node = ast.parse("\n".join(line.strip() for line in lines[start : end + 1]) + "\n    pass\n").body[0]
+            except SyntaxError:
+                continue
+            return node if isinstance(node, ast.FunctionDef) else None
+    return None
 
 
 def cheap_failed(record: Mapping[str, Any]) -> bool:
