@@ -18,12 +18,7 @@ MAX_EXAMPLES = 10
 
 def stated_examples(answer: str, task: Task) -> list[tuple[str, str]]:
     """(call, expected) pairs from the answer's asserts that the prompt itself states."""
-    examples: list[tuple[str, str]] = []
-    for line in answer.splitlines():
-        example = _example(line.strip(), task.entry_point)
-        if example and example not in examples and _stated(example, task.prompt):
-            examples.append(example)
-    return examples[:MAX_EXAMPLES]
+    return _asserts(answer, task, stated_only=True)
 
 
 def prose_tests(answer: str, task: Task) -> str:
@@ -34,12 +29,18 @@ def prose_tests(answer: str, task: Task) -> str:
 def written_tests(answer: str, task: Task) -> str:
     """A test module from every literal assert on the entry point in a model's answer, stated in the prompt or not
     (the strong model's own tests: it may choose inputs, and is trusted to get their outputs right)."""
+    return examples_to_tests(_asserts(answer, task, stated_only=False))
+
+
+def _asserts(answer: str, task: Task, *, stated_only: bool) -> list[tuple[str, str]]:
+    """Distinct (call, expected) pairs from the answer's literal asserts on the entry point, in order, at most
+    MAX_EXAMPLES; with ``stated_only``, only those whose every value the prompt states."""
     examples: list[tuple[str, str]] = []
     for line in answer.splitlines():
         example = _example(line.strip(), task.entry_point)
-        if example and example not in examples:
+        if example and example not in examples and (not stated_only or _stated(example, task.prompt)):
             examples.append(example)
-    return examples_to_tests(examples[:MAX_EXAMPLES])
+    return examples[:MAX_EXAMPLES]
 
 
 def _example(line: str, entry_point: str) -> tuple[str, str] | None:

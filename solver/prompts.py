@@ -27,23 +27,26 @@ def solve_prompt(task: Task) -> Messages:
 
 
 def examples_prompt(task: Task) -> Messages:
-    ask = (
+    return _asserts_request(
+        task,
         f"The Python function `{task.entry_point}` below states examples of inputs and outputs in its text. Write "
         f"each example it states as one line `assert {task.entry_point}(...) == ...`. Use only examples written in "
-        "the text; do not invent any and do not implement the function. Answer with the asserts in one ```python "
-        f"code block.\n\n```python\n{task.prompt.strip()}\n```"
+        "the text; do not invent any and do not implement the function.",
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
 
 
 def tests_prompt(task: Task) -> Messages:
     """Tests, not a solution: a short answer that can judge the cheap model's candidates."""
-    ask = (
+    return _asserts_request(
+        task,
         f"Write 5 tests for the Python function `{task.entry_point}` below, each one line `assert "
         f"{task.entry_point}(...) == ...` with literal inputs and the exact output the task asks for. Prefer small, "
-        "ordinary inputs; include one edge case. Do not implement the function. Answer with the asserts in one "
-        f"```python code block.\n\n```python\n{task.prompt.strip()}\n```"
+        "ordinary inputs; include one edge case. Do not implement the function.",
     )
+
+
+def _asserts_request(task: Task, instruction: str) -> Messages:
+    ask = f"{instruction} Answer with the asserts in one ```python code block.\n\n```python\n{task.prompt.strip()}\n```"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
 
 
