@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -113,14 +113,18 @@ class Committee:
         return next(self.solve_many([task], score=score))
 
     def solve_many(
-        self, tasks: Iterable[Task], *, score: bool = False, config: CommitteeConfig | None = None
+        self,
+        tasks: Iterable[Task],
+        *,
+        score: bool = False,
+        config: CommitteeConfig | Callable[[Task], CommitteeConfig] | None = None,
     ) -> Iterator[Solution]:
         """Solve tasks in parallel; yields each Solution as it finishes (completion order, not input order).
 
         ``score`` also runs each task's hidden tests on the chosen program (benchmarks only). ``config`` overrides
-        the committee's policy for this call (the benchmarks' baselines).
+        the committee's policy for this call (the benchmarks' baselines), or gives each task its own (a budget).
         """
-        config = config or self.config
+        policy = config if callable(config) else lambda _: config or self.config
         verifier = self._start()
         cheap = self._client(self.cheap, "cheap")
         strong = self._client(self.strong, "strong") if self.strong is not None else None
@@ -133,7 +137,7 @@ class Committee:
                 if task is None:
                     exhausted = True
                     break
-                pending[_solve_remote.remote(task, cheap, strong, verifier, config, score)] = task
+                pending[_solve_remote.remote(task, cheap, strong, verifier, policy(task), score)] = task
             if not pending:
                 return
             (done,), _ = ray.wait(list(pending), num_returns=1)

@@ -43,7 +43,7 @@ class CommitteeConfig:
     """Show the cheap model every earlier attempt of the repair chain and its failure, not only the latest."""
     agreement_samples: int = 5
     """A task with no tests at all draws this many cheap samples and takes the behaviour most of them share; with
-    no majority it escalates. 0 or 1: take the first sample that loads."""
+    no majority it draws this many more, up to ``samples``, then escalates. 0 or 1: take the first that loads."""
     strong_tests: bool = False
     """A task with no tests and no cheap majority asks the strong model for tests (a short answer) before any
     solution: a cheap candidate that passes them all is chosen; otherwise the task escalates."""

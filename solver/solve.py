@@ -177,18 +177,29 @@ class _Attempt:
 def _sample_for_agreement(
     attempt: _Attempt, cheap: Model, strong: Model | None, messages: list[dict[str, str]]
 ) -> Next:
-    """No tests at all: every candidate that loads "passes", so the behaviour most samples share is chosen; without
-    a majority, the strong model's tests choose (``strong_tests``), and failing those the task escalates."""
+    """No tests at all: every candidate that loads "passes", so the behaviour most samples share is chosen. While
+    none has a majority, more rounds of ``agreement_samples`` are drawn, up to ``samples`` (more inference where the
+    committee disagrees); still without one, the strong model's tests choose (``strong_tests``), and failing those
+    the task escalates."""
     config, attempt.selection = attempt.config, "agreement"
-    samples = config.agreement_samples
+    most = max(config.samples, config.agreement_samples)
+    drawn = sampled = 0
     if config.greedy_first:
         attempt.draw(cheap, messages, 1, greedy=True, start=0)
-        samples -= 1
-    attempt.draw(cheap, messages, samples, greedy=False, start=0)
-    if any(c.result.verdict is Verdict.INFRA_ERROR for c in attempt.candidates):
-        return Next.INFRA
-    attempt.preferred, votes = attempt.agree()
-    if 2 * votes > config.agreement_samples or not config.escalate:
+        drawn = 1
+    target = config.agreement_samples
+    while True:
+        attempt.draw(cheap, messages, target - drawn, greedy=False, start=sampled)
+        drawn, sampled = target, sampled + target - drawn
+        if any(c.result.verdict is Verdict.INFRA_ERROR for c in attempt.candidates):
+            return Next.INFRA
+        attempt.preferred, votes = attempt.agree()
+        if 2 * votes > drawn:
+            return Next.ACCEPT
+        if drawn >= most or attempt.over_budget():
+            break
+        target = min(drawn + config.agreement_samples, most)
+    if not config.escalate:
         return Next.ACCEPT
     if config.strong_tests and strong is not None and (pick := attempt.judge_by_tests_of(strong)):
         attempt.preferred, attempt.selection = pick, "strong-tests"

@@ -168,6 +168,16 @@ def test_no_tests_and_no_majority_escalates(committee_with: Any) -> None:
     assert solution.hidden is Verdict.PASS
 
 
+def test_where_the_samples_disagree_the_committee_samples_more_before_escalating(committee_with: Any) -> None:
+    split = ["def sign(x):\n    return 1", SIGN, "def sign(x):\n    return -1", "def sign(x):\n    return x"]
+    committee, cheap, strong = committee_with(answers("NONE", *split, SIGN_TOO, SIGN), answers(SIGN), samples=10)
+    solution = committee.solve(UNTESTED, score=True)
+    # 5 samples share no behaviour; 5 more make SIGN's behaviour 7 of the 10
+    assert solution.selection == "agreement" and solution.tier == "cheap" and not solution.escalated
+    assert solution.samples == 10 and len(cheap.requests) == 11 and strong.requests == []
+    assert solution.hidden is Verdict.PASS
+
+
 STRONG_TESTS = "assert sign(-5) == -1\nassert sign(0) == 0\nassert sign(7) == 1"
 
 
