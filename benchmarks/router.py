@@ -10,6 +10,10 @@ failure probability against the observed failure rate, and the share it routes a
 calibrated to), and what routing at that threshold does to pass@1 and cost on the test benchmark, against a
 random router at the same share and the oracle router. No model is called: routed tasks get strong-alone's
 logged answer, which is the call a +router run makes (the same prompt, answered from the response cache).
+
+A third table asks the other question, where MBPP+'s cost lies: the same regression trained to predict that the
+strong model fails (strong-alone's logs), used as an escalation gate that withholds those escalations, against no
+gate and the oracle gate (escalate only what the strong model solves).
 """
 
 from __future__ import annotations
@@ -51,6 +55,22 @@ class Run:
 
     def oracle(self) -> tuple[float, float]:
         return self.outcome(self.failed)
+
+    @property
+    def strong_failed(self) -> np.ndarray:
+        return np.array([self.strong[t.id]["hidden"] != "PASS" for t in self.tasks])
+
+    def gated(self, withheld: np.ndarray) -> tuple[float, float]:
+        """pass@1 and cost when the committee does not escalate the ``withheld`` tasks: they keep their cheap calls
+        and count as failed (no cheap candidate passed their tests). The committee's escalation asks the plain
+        prompt, so an escalation it makes gets strong-alone's answer."""
+        records = []
+        for task, withhold in zip(self.tasks, withheld, strict=True):
+            record = self.committee[task.id]
+            if withhold and record["escalated"]:
+                record = {**record, "hidden": "FAIL", "calls": [c for c in record["calls"] if c["tier"] == "cheap"]}
+            records.append(record)
+        return _pass(records), _cost(records)
 
 
 def load_run(spec: str) -> Run:
@@ -111,6 +131,25 @@ def evaluate(train_run: Run, test_run: Run, share: float) -> tuple[list[str], li
     ]
     rows.extend(f"{pass1:.1%} at {cost / strong_cost:.0%}" for pass1, cost in outcomes)
     return rows, bins
+
+
+def evaluate_gate(train_run: Run, test_run: Run, share: float) -> list[str]:
+    """An escalation gate: the same regression trained to predict that the strong model fails a task; the committee
+    does not escalate the tasks it flags. Against no gate and the oracle gate (escalate only what strong solves)."""
+    gate = train(train_run.tasks, list(train_run.strong_failed), strong_share=share)
+    p, failed = gate.probabilities(test_run.tasks), test_run.strong_failed
+    withheld = p >= gate.threshold
+    escalated = np.array([bool(test_run.committee[t.id]["escalated"]) for t in test_run.tasks])
+    strong_cost = _cost(list(test_run.strong.values()))
+    outcomes = [test_run.gated(np.zeros(len(p), dtype=bool)), test_run.gated(withheld), test_run.gated(failed)]
+    return [
+        f"{train_run.benchmark} -> {test_run.benchmark}",
+        f"{failed.mean():.0%}",
+        f"{auc(p, failed):.2f}",
+        f"{share:.0%} -> {withheld.mean():.0%}",
+        f"{(withheld & escalated).sum()} of {escalated.sum()} ({(withheld & escalated & ~failed).sum()} wrongly)",
+        *(f"{pass1:.1%} at {cost / strong_cost:.0%}" for pass1, cost in outcomes),
+    ]
 
 
 def sweep(train_run: Run, test_run: Run) -> list[tuple[float, float, float]]:
@@ -188,8 +227,16 @@ def main() -> None:
             table.add_row(*rows)
             for row in bins:
                 calibration.add_row(rows[0], f"{share:.0%}", *row)
+    gates = Table(title="escalation gate: no strong call where the strong model is predicted to fail too")
+    for column in ("train -> test", "strong failure rate", "AUC", "share: target -> test", "escalations withheld",
+                   "no gate", "gate", "oracle gate"):  # fmt: skip
+        gates.add_column(column)
+    for share in args.share or [0.2, 0.4]:
+        for train_run, test_run in ((runs[0], runs[1]), (runs[1], runs[0])):
+            gates.add_row(*evaluate_gate(train_run, test_run, share))
     print_table(table)
     print_table(calibration)
+    print_table(gates)
     if args.plot:
         plot(runs, args.plot)
         print(f"plot: {args.plot}")

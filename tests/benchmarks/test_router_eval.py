@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.router import Run, auc, evaluate
+from benchmarks.router import Run, auc, evaluate, evaluate_gate
 from solver.task import Task
 
 
@@ -45,3 +45,24 @@ def test_a_router_that_separates_the_tasks_scores_well_on_the_other_benchmark() 
     assert rows[3].startswith("100%") and rows[4] == "1.00"
     assert rows[5] == "50% -> 50%"  # calibrated on a, the same share of b
     assert sum(int(b[2].split(" of ")[1]) for b in bins) == 20
+
+
+def escalating_run(name: str, n: int, word: str = "word") -> Run:
+    """As ``run``, the longer half escalated; the strong model fails the longest quarter."""
+    made = run(name, n, word)
+    for i, task in enumerate(made.tasks):
+        made.committee[task.id]["escalated"] = i >= n // 2
+        if i >= 3 * n // 4:
+            made.strong[task.id]["hidden"] = made.committee[task.id]["hidden"] = "FAIL"
+    return made
+
+
+def test_an_escalation_gate_withholds_the_strong_calls_the_strong_model_would_fail() -> None:
+    test = escalating_run("b", 20, word="term")
+    everything, none = np.zeros(20, dtype=bool), np.ones(20, dtype=bool)
+    assert test.gated(everything) == pytest.approx((0.75, 20 * 0.1))
+    # withheld: the escalated half keeps no call (it made no cheap one here) and fails
+    assert test.gated(none) == pytest.approx((0.5, 10 * 0.1))
+    assert test.gated(test.strong_failed) == pytest.approx((0.75, 15 * 0.1))  # the oracle gate loses nothing
+    rows = evaluate_gate(escalating_run("a", 20), test, share=0.25)
+    assert rows[:5] == ["a -> b", "25%", "1.00", "25% -> 25%", "5 of 10 (0 wrongly)"]
