@@ -188,8 +188,10 @@ def plot(runs: Sequence[Run], path: Path) -> None:
                 points.setdefault(near, []).append(row["config"])
         for n, ((x, y), names) in enumerate(points.items()):  # labels alternate below and above their points
             ax.scatter([x], [y], s=25, color="gray")
-            offset = (4, -10 if n % 2 else 5)
-            ax.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=offset, fontsize=7)
+            label = "\n".join(", ".join(names[i : i + 2]) for i in range(0, len(names), 2))  # two names a line
+            below = n % 2 == 1
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, -4 if below else 4), fontsize=7,
+                        va="top" if below else "bottom")  # fmt: skip
         pass1, cost = test_run.oracle()
         ax.scatter([100 * cost / strong_cost], [100 * pass1], marker="*", s=160, color="tab:red", label="oracle router")
         pass1, cost = test_run.outcome(np.ones(len(test_run.tasks), dtype=bool))
