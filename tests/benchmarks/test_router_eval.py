@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from benchmarks.router import Run, auc, evaluate, evaluate_gate
+from benchmarks.router import Run, auc, evaluate, evaluate_gate, plot
 from solver.task import Task
 
 
@@ -66,3 +67,10 @@ def test_an_escalation_gate_withholds_the_strong_calls_the_strong_model_would_fa
     assert test.gated(test.strong_failed) == pytest.approx((0.75, 15 * 0.1))  # the oracle gate loses nothing
     rows = evaluate_gate(escalating_run("a", 20), test, share=0.25)
     assert rows[:5] == ["a -> b", "25%", "1.00", "25% -> 25%", "5 of 10 (0 wrongly)"]
+
+
+def test_the_plot_draws_both_directions(tmp_path: Path) -> None:
+    a, b = run("a", 12), run("b", 12, word="term")
+    a.report.append({"config": "+repair", "cost_fraction_of_strong_alone": 0.1, "pass_at_1": 1.0})
+    plot([a, b], tmp_path / "router.png")
+    assert (tmp_path / "router.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
