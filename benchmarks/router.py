@@ -57,6 +57,11 @@ class Run:
         return self.outcome(self.failed)
 
     @property
+    def strong_cost(self) -> float:
+        """Strong-alone's cost: what every cost here is a fraction of."""
+        return _cost(list(self.strong.values()))
+
+    @property
     def strong_failed(self) -> np.ndarray:
         return np.array([self.strong[t.id]["hidden"] != "PASS" for t in self.tasks])
 
@@ -105,7 +110,7 @@ def evaluate(train_run: Run, test_run: Run, share: float) -> tuple[list[str], li
     router = train(train_run.tasks, list(train_run.failed), strong_share=share)
     p, failed = router.probabilities(test_run.tasks), test_run.failed
     routed = p >= router.threshold
-    strong_cost = _cost(list(test_run.strong.values()))
+    strong_cost = test_run.strong_cost
     rng = np.random.default_rng(0)
     random = [test_run.outcome(rng.random(len(p)) < routed.mean()) for _ in range(200)]
     rows = [
@@ -140,7 +145,7 @@ def evaluate_gate(train_run: Run, test_run: Run, share: float) -> list[str]:
     p, failed = gate.probabilities(test_run.tasks), test_run.strong_failed
     withheld = p >= gate.threshold
     escalated = np.array([bool(test_run.committee[t.id]["escalated"]) for t in test_run.tasks])
-    strong_cost = _cost(list(test_run.strong.values()))
+    strong_cost = test_run.strong_cost
     outcomes = [test_run.gated(np.zeros(len(p), dtype=bool)), test_run.gated(withheld), test_run.gated(failed)]
     return [
         f"{train_run.benchmark} -> {test_run.benchmark}",
@@ -171,7 +176,7 @@ def plot(runs: Sequence[Run], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, (train_run, test_run) in zip(axes, [(runs[0], runs[1]), (runs[1], runs[0])], strict=True):
-        strong_cost = _cost(list(test_run.strong.values()))
+        strong_cost = test_run.strong_cost
         curve = sweep(train_run, test_run)
         ax.plot(
             [100 * c / strong_cost for _, _, c in curve],

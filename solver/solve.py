@@ -90,6 +90,8 @@ class _Attempt:
         self.drawn: list[tuple[str, str]] = []
         """(tier, program) of every sample, duplicates included."""
         self.preferred: Candidate | None = None
+        self.behaviours: dict[str, str | None] = {}
+        """Each probed program's behaviour on the agreement inputs (None: no usable output), probed once."""
         """The choice when it is not the best-ranked candidate (agreement picks among candidates that all pass)."""
         self.calls: list[ModelCall] = []
         self.runs: list[SandboxRun] = []
@@ -150,13 +152,15 @@ class _Attempt:
     def agree(self) -> tuple[Candidate | None, int]:
         """The earliest candidate of the behaviour most samples share, and how many samples share it."""
         loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
+        unprobed = [c for c in loading if c.program not in self.behaviours]  # earlier rounds' are known
         probe = probe_tests(self.task)
-        jobs = [Job(c.program, probe, timeout=self.config.timeout_s) for c in loading]
-        results = self.verifier.run_many(jobs) if jobs else []
-        votes: dict[str, list[Candidate]] = {}
-        for candidate, result in zip(loading, results, strict=True):
+        jobs = [Job(c.program, probe, timeout=self.config.timeout_s) for c in unprobed]
+        for candidate, result in zip(unprobed, self.verifier.run_many(jobs) if jobs else [], strict=True):
             self.runs.append(SandboxRun("agree", result.verdict.value, result.duration))
-            if (print_ := fingerprint(result)) is not None:
+            self.behaviours[candidate.program] = fingerprint(result)
+        votes: dict[str, list[Candidate]] = {}
+        for candidate in loading:
+            if (print_ := self.behaviours[candidate.program]) is not None:
                 votes.setdefault(print_, []).append(candidate)
         if not votes:
             return None, 0
