@@ -3,13 +3,16 @@
 # tests also vLLM).
 PYTHON ?= python3
 LIMIT ?= 10
+# llama.cpp built for any x86-64 with AVX2, not for this CPU (-march=native): on a Xeon whose CPUID reports AVX-512
+# and AMX, the native build died of SIGILL at its first token. (Other architectures ignore these flags.)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: setup deps engine image models vllm demo test lint
 
 setup: deps engine image models
 
 deps:  ## the project and its development tools (llama-cpp-python compiles: about 5 minutes the first time)
-	$(PYTHON) -m pip install -q -e '.[dev,local]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PYTHON) -m pip install -q -e '.[dev,local]'
 
 engine:  ## a running Docker Engine
 	bash .ci/start-docker

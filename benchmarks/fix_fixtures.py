@@ -18,8 +18,9 @@ from typing import Any
 
 from benchmarks.fake_openai import Reply, fake_openai
 from sandbox.repo import RepoSandbox
+from solver.checkout import snapshot
 from solver.endpoints import DEFAULT_CHEAP, DEFAULT_STRONG, open_model, probe_endpoint
-from solver.fix import FixConfig, FixResult, fix_repository, snapshot
+from solver.fix import FixConfig, FixResult, fix_repository
 from solver.ledger import DEFAULT_PRICES, totals
 from solver.models import ModelClient, ModelConfig
 

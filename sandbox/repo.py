@@ -1,23 +1,21 @@
 """A repository's pytest suite in the sandbox: each run gets a fresh container holding its own copy of the files.
 
-The image is the sandbox image plus the repository's dependencies, tagged by a hash of both, so it is built once
-per change of the dependency files. Dependencies are installed from wheels only (``pip --only-binary``): unpacking
-a wheel runs no code, so nothing of the repository or its dependencies runs on the host, and a package that is
-only an sdist is refused with a message. A run's container has every isolation setting of the candidate
-containers (no network, memory, CPU and PID limits, no capabilities, a non-root user, an empty environment but
-for the Python path); its root is writable, so the tests may write where they like, and it is removed after.
+The image is the sandbox image plus the repository's dependencies (``sandbox.dependencies``: installed in a
+container, never on the host). A run's container has every isolation setting of the candidate containers (no
+network, memory, CPU and PID limits, no capabilities, a non-root user, an empty environment). The files arrive
+root-owned and read-only in ``/opt/committee/repo``; a fixed bootstrap (ours, run with ``python -I``) copies them to
+``/work/repo`` and runs pytest there. Everything the tests' user can write is a tmpfs of capped size (``/work``,
+``/tmp``, ``/var/tmp``, ``/run/lock``), counted in the memory limit, so a suite cannot fill the host's disk; the
+bootstrap prints pytest's output (its tail) and the JUnit report (capped) as the container's log, and the log
+itself is capped by the log driver, so the host never reads more than a few MB of it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import shlex
-import subprocess
-import sys
 import tarfile
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,28 +25,56 @@ from pathlib import Path
 import docker
 import docker.errors
 import requests
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from sandbox.container import LABEL, OWNER_LABEL, Limits, owner_id
-from sandbox.errors import ImageBuildError, SandboxError
+from sandbox.dependencies import DEPS_DIR, repo_image
+from sandbox.errors import SandboxError
 from sandbox.image import SANDBOX_UID, ImageSpec, ensure_image
 from sandbox.pool import connect
 
 log = logging.getLogger(__name__)
 
-REPO_REPOSITORY = "committee-repo"
+FILES_DIR = "/opt/committee/repo"
 WORKDIR = "/work/repo"
-OUT = "out"  # beside the repository in /work, writable by the tests' user; /tmp is a tmpfs, gone at exit
-REPORT = f"/work/{OUT}/report.xml"
-DEPS_DIR = "/opt/committee/deps"
-DEPENDENCY_FILES = ("requirements.txt", "requirements-dev.txt", "requirements-test.txt", "requirements_test.txt")
 DEFAULT_TIMEOUT_S = 300.0
 OUTPUT_CAP = 20_000
-SANDBOX_PYTHON = "3.11"  # the image's Python (Debian bookworm's, or python:3.11-slim): wheels are chosen for it
+REPORT_CAP = 4 * 2**20
+LOG_MAX = "8m"  # the log driver's cap: the most the host ever reads of a run
+MARKER = b"\n=== committee: junit report ===\n"
+# The container's PID 1: ours, isolated from the repository's files (-I) until pytest starts.
+BOOTSTRAP = f"""
+import os, shutil, subprocess, sys
+shutil.copytree({FILES_DIR!r}, {WORKDIR!r})
+os.makedirs("/work/home")
+env = {{"PYTHONPATH": "{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/work/home",
+       "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}}
+command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=/work/report.xml",
+           "-o", "junit_family=xunit1", *sys.argv[1:]]
+with open("/work/output", "wb") as out:
+    code = subprocess.call(command, cwd={WORKDIR!r}, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                           stderr=subprocess.STDOUT)
+def tail(path, cap):
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - cap))
+            return f.read(cap), size
+    except OSError:
+        return b"", 0
+output, _ = tail("/work/output", {OUTPUT_CAP})
+report, size = tail("/work/report.xml", {REPORT_CAP})
+sys.stdout.buffer.write(output + {MARKER!r} + (report if size <= {REPORT_CAP} else b""))
+sys.exit(code)
+"""
 
 
 @dataclass(frozen=True)
 class TestRun:
     """One run of a repository's tests."""
+
+    __test__ = False  # not a pytest test class, whatever its name
 
     outcomes: dict[str, str]
     """Test id (file::name) -> passed, failed, error or skipped."""
@@ -67,68 +93,41 @@ class TestRun:
         return {t for t, o in self.outcomes.items() if o == "passed"}
 
 
-def dependency_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    return {name: files[name] for name in DEPENDENCY_FILES if name in files}
-
-
-def repo_image(client: docker.DockerClient, sandbox_image: str, deps: Mapping[str, bytes]) -> str:
-    """The sandbox image with these requirements files installed (wheels only); the sandbox image itself when
-    there are none."""
-    if not deps:
-        return sandbox_image
-    digest = hashlib.sha256(sandbox_image.encode())
-    for name in sorted(deps):
-        digest.update(name.encode() + b"\0" + deps[name] + b"\0")
-    tag = f"{REPO_REPOSITORY}:{digest.hexdigest()[:16]}"
-    try:
-        client.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    with tempfile.TemporaryDirectory(prefix="committee-deps-") as tmp:
-        context = Path(tmp)
-        for name, data in deps.items():
-            (context / name).write_bytes(data)
-        target = context / "deps"
-        requirements = [arg for name in sorted(deps) for arg in ("-r", str(context / name))]
-        log.info("installing the repository's dependencies (wheels only) for %s", tag)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
-             f"--python-version={SANDBOX_PYTHON}", "--no-compile", "--target", str(target), *requirements],
-            capture_output=True, text=True, cwd=context,
-        )  # fmt: skip
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
-            raise ImageBuildError(f"cannot install the repository's dependencies from wheels: {last}")
-        target.mkdir(exist_ok=True)
-        (context / "Dockerfile").write_text(f"FROM {sandbox_image}\nCOPY deps {DEPS_DIR}\n")
-        try:
-            client.images.build(path=str(context), tag=tag, rm=True)
-        except (docker.errors.BuildError, docker.errors.APIError) as e:
-            raise ImageBuildError(f"building {tag} failed: {e}") from e
-    return tag
-
-
 def _tar(files: Mapping[str, bytes]) -> bytes:
-    """The files under repo/, and an empty out/ for the report, all owned by the tests' user."""
+    """The files under repo/, owned by root and read-only to the tests' user (the bootstrap copies them)."""
     subdirectories = sorted({str(p) for name in files for p in Path(name).parents if str(p) != "."})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in ["repo", OUT, *(f"repo/{d}" for d in subdirectories)]:
+        for name in ["repo", *(f"repo/{d}" for d in subdirectories)]:
             info = tarfile.TarInfo(name)
-            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, SANDBOX_UID, SANDBOX_UID
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
         for name, data in sorted(files.items()):
             info = tarfile.TarInfo(f"repo/{name}")
-            info.size, info.mode, info.uid, info.gid = len(data), 0o644, SANDBOX_UID, SANDBOX_UID
+            info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
+def split_log(log_bytes: bytes) -> tuple[str, dict[str, str]]:
+    """pytest's output and the outcomes of the report that follow the bootstrap's marker; no outcomes when the
+    bootstrap never got that far (a crash, a usage error) or the report is unreadable or too large."""
+    output, marker, report = log_bytes.rpartition(MARKER)
+    if not marker:
+        return log_bytes.decode(errors="replace")[-OUTPUT_CAP:], {}
+    return output.decode(errors="replace")[-OUTPUT_CAP:], parse_report(report)
+
+
 def parse_report(xml: bytes) -> dict[str, str]:
-    """Outcomes from pytest's JUnit XML: ``file::name`` (the class path when there is one) -> outcome."""
+    """Outcomes from pytest's JUnit XML: ``file::name`` (the class path when there is one) -> outcome. Nothing for
+    a report that does not parse or has a DTD, in any encoding (repository code can rewrite the report: entity
+    expansion would turn a few MB into GBs)."""
+    try:
+        cases = list(defused_fromstring(xml, forbid_dtd=True).iter("testcase"))
+    except (ET.ParseError, DefusedXmlException, ValueError, RecursionError, MemoryError):
+        return {}
     outcomes = {}
-    for case in ET.fromstring(xml).iter("testcase"):
+    for case in cases:
         where = case.get("classname", "")
         key = f"{where}::{case.get('name', '')}" if where else case.get("name", "")
         kinds = {child.tag for child in case}
@@ -143,7 +142,7 @@ def parse_report(xml: bytes) -> dict[str, str]:
 class RepoSandbox:
     """Runs a repository's tests on copies of its files, several at once."""
 
-    limits: Limits = field(default_factory=lambda: Limits(memory_mb=1024, pids=256))
+    limits: Limits = field(default_factory=lambda: Limits(memory_mb=1024, pids=256, tmpfs_mb=256))
     image_spec: ImageSpec = field(default_factory=ImageSpec)
     parallel: int = 2
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -153,7 +152,7 @@ class RepoSandbox:
     def start(self, files: Mapping[str, bytes]) -> None:
         """Connect and make sure the image for these files' dependencies exists."""
         self._client = connect()
-        self._image = repo_image(self._client, ensure_image(self._client, self.image_spec), dependency_files(files))
+        self._image = repo_image(self._client, ensure_image(self._client, self.image_spec), files)
 
     def close(self) -> None:
         if self._client is not None:
@@ -165,36 +164,30 @@ class RepoSandbox:
 
     def run(self, files: Mapping[str, bytes], pytest_args: Sequence[str]) -> TestRun:
         assert self._client is not None, "start() first"
-        command = ["python3", "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={REPORT}",
-                   "-o", "junit_family=xunit1", *pytest_args]  # fmt: skip
+        tmpfs = f"rw,nosuid,nodev,size={self.limits.tmpfs_mb}m"
         try:
             container = self._client.containers.create(
-                self._image, command, working_dir=WORKDIR, user=f"{SANDBOX_UID}:{SANDBOX_UID}",
-                environment={"PYTHONPATH": f"{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}", "PYTHONDONTWRITEBYTECODE": "1"},
-                network_mode="none", network_disabled=True, mem_limit=f"{self.limits.memory_mb}m",
-                memswap_limit=f"{self.limits.memory_mb}m", nano_cpus=int(self.limits.cpus * 1e9),
-                pids_limit=self.limits.pids, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-                tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.limits.tmpfs_mb}m,mode=1777"}, shm_size="1m",
-                ipc_mode="private", labels={LABEL: "1", OWNER_LABEL: owner_id()},
+                self._image, ["python3", "-I", "-c", BOOTSTRAP, *pytest_args], working_dir="/",
+                user=f"{SANDBOX_UID}:{SANDBOX_UID}", environment={}, network_mode="none", network_disabled=True,
+                mem_limit=f"{self.limits.memory_mb}m", memswap_limit=f"{self.limits.memory_mb}m",
+                nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids, cap_drop=["ALL"],
+                security_opt=["no-new-privileges"], shm_size="1m", ipc_mode="private",
+                tmpfs={"/work": f"{tmpfs},uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700", "/tmp": f"{tmpfs},mode=1777",
+                       "/var/tmp": "rw,nosuid,nodev,size=16m,mode=1777", "/run/lock": "rw,nosuid,nodev,size=1m"},
+                log_config={"type": "json-file", "config": {"max-size": LOG_MAX, "max-file": "1"}},
+                labels={LABEL: "1", OWNER_LABEL: owner_id()},
             )  # fmt: skip
         except (docker.errors.DockerException, requests.RequestException) as e:
             return TestRun({}, "", -1, infra=f"could not create a sandbox container: {e}")
         try:
-            container.put_archive("/work", _tar(files))
+            container.put_archive(str(Path(FILES_DIR).parent), _tar(files))
             container.start()
             try:
                 exit_code = int(container.wait(timeout=self.timeout_s)["StatusCode"])
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # the wait timed out
                 container.kill()
                 return TestRun({}, "", -1, infra=f"the tests ran longer than {self.timeout_s:g} s")
-            output = container.logs(stdout=True, stderr=True).decode(errors="replace")[-OUTPUT_CAP:]
-            try:
-                stream, _ = container.get_archive(REPORT)
-                with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-                    member = tar.extractfile(tar.getmembers()[0])
-                    outcomes = parse_report(member.read()) if member else {}
-            except (docker.errors.NotFound, ET.ParseError):
-                outcomes = {}  # pytest did not get as far as a report (usage error, crash)
+            output, outcomes = split_log(container.logs(stdout=True, stderr=True))
             return TestRun(outcomes, output, exit_code)
         except (docker.errors.DockerException, requests.RequestException) as e:
             return TestRun({}, "", -1, infra=f"the sandbox failed: {e}")

@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import json
 import logging
+import re
 import signal
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -267,6 +269,12 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
         raise CommitteeError(f"a configuration ended in infra errors on every task (see {run_dir}): check endpoints")
 
 
+def printable(text: str) -> str:
+    """Text from a repository or a model, safe for a terminal: control characters but newlines and tabs shown as
+    ``\\xNN`` (an escape sequence could rewrite the screen or the CI log)."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 FIX_EXIT = {"fixed": 0, "nothing to fix": 0, "not fixed": 3, "infra error": 4}
 
 
@@ -294,13 +302,20 @@ FIX_EXIT = {"fixed": 0, "nothing to fix": 0, "not fixed": 3, "infra error": 4}
     type=click.IntRange(0, 10),
     help="Repair rounds per tier: its best failed patch goes back with the new failures.",
 )
+@click.option(
+    "--allow-config-edits",
+    "allow_config",
+    is_flag=True,
+    help="Let patches change build, test and CI configuration (conftest.py, pyproject.toml, .github/, ...) and "
+    "non-Python files; never tests, .git or secret-looking files. Named in the summary when used.",
+)
 @click.option("--apply/--no-apply", default=True, show_default=True, help="Write the fix into the working tree.")
 @click.option(
     "--commit",
     "branch",
     default=None,
     metavar="BRANCH",
-    help="Commit the fix on this new branch (instead of leaving it in the working tree).",
+    help="Commit the fix on this new branch instead of writing it (the working tree and HEAD stay as they are).",
 )
 @click.option(
     "--push",
@@ -327,7 +342,7 @@ FIX_EXIT = {"fixed": 0, "nothing to fix": 0, "not fixed": 3, "infra error": 4}
 )
 @click.pass_context
 def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, prices: tuple[str, ...],
-        samples: int, repair: int, apply: bool, branch: str | None, remote: str | None, base: str,
+        samples: int, repair: int, allow_config: bool, apply: bool, branch: str | None, remote: str | None, base: str,
         summary_path: Path | None, cache_dir: Path) -> None:  # fmt: skip
     """Repair the failing pytest tests of a repository with a patch verified in the sandbox.
 
@@ -335,15 +350,21 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
     2 usage.
     """
     from sandbox.repo import RepoSandbox, check_pytest
-    from solver.fix import FixConfig, fix_repository, snapshot
+    from solver.checkout import snapshot, withheld, write_regular
+    from solver.fix import FixConfig, fix_repository
     from solver.models import ModelClient, ResponseCache
-    from solver.vcs import commit_on_branch, push_and_open_pr, write
+    from solver.vcs import commit_on_branch, push_and_open_pr
 
     if remote and not branch:
         raise click.UsageError("--push needs --commit BRANCH")
     pytest_args = check_pytest(test_cmd)
     repo = repo.resolve()
     files = snapshot(repo)
+    if secrets := withheld(repo):
+        shown = ", ".join(secrets[:5]) + (f" and {len(secrets) - 5} more" if len(secrets) > 5 else "")
+        console.print(
+            f"not copied to the sandbox or shown to a model (secret-looking): {printable(shown)}", markup=False
+        )
     price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
     cache = ResponseCache(cache_dir)
     with contextlib.ExitStack() as stack:
@@ -360,14 +381,14 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
             if config is not None:
                 probe_endpoint(config, tier)
                 clients[tier] = ModelClient(config, tier, cache=cache, prices=price_table)
-        policy = FixConfig(samples=samples, repair_rounds=repair, escalate=strong != "none")
+        policy = FixConfig(samples=samples, repair_rounds=repair, escalate=strong != "none", allow_config=allow_config)
         result = fix_repository(files, sandbox, test_cmd, pytest_args, clients["cheap"], clients.get("strong"), policy)
     summary = result.summary(test_cmd)
     summary_path = summary_path or Path(tempfile.mkstemp(prefix="committee-summary-", suffix=".md")[1])
     summary_path.write_text(summary)
     if result.diff:
-        click.echo(result.diff, nl=False)
-    console.print(summary, highlight=False)
+        click.echo(printable(result.diff), nl=False)
+    console.print(printable(summary), markup=False, highlight=False)  # repository text: no rich markup
     if result.status == "fixed":
         if branch:
             commit = commit_on_branch(repo, result.changes, branch, f"Fix failing tests ({test_cmd})\n\n{summary}")
@@ -376,10 +397,10 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
                 url = push_and_open_pr(repo, remote, branch, base, f"Fix failing tests: {test_cmd}", summary_path)
                 console.print(f"pull request: {url}")
         elif apply:
-            write(repo, result.changes)
-            console.print(f"wrote {len(result.changes)} file(s) in {repo}")
+            write_regular(repo, result.changes)
+            console.print(f"wrote {len(result.changes)} file(s) in {repo}", markup=False)
     if result.detail:
-        console.print(f"[red]{result.detail}[/]")
+        console.print(printable(result.detail), style="red", markup=False, highlight=False)
     ctx.exit(FIX_EXIT[result.status])
 
 
@@ -497,7 +518,7 @@ def main() -> None:
     except (CommitteeError, SandboxError) as e:
         if State.debug:
             console.print_exception()
-        console.print(f"[red]Error:[/] {e}")
+        console.print(f"[red]Error:[/] {escape(printable(str(e)))}")
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - the one place an unexpected error becomes a line, not a traceback
         if State.debug:

@@ -11,52 +11,26 @@ from __future__ import annotations
 
 import ast
 import difflib
-import os
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from sandbox.repo import RepoSandbox, TestRun
-from solver.errors import InputError
+from solver.checkout import is_secret
 from solver.ledger import ModelCall, totals
 from solver.models import Messages
-from solver.patches import PatchError, is_test_file, parse_answer
+from solver.patches import PatchError, is_test_file, parse_answer, parse_python
 from solver.protocols import Model
 
-MAX_REPO_BYTES = 50 * 2**20
 MAX_CONTEXT_CHARS = 24_000
 MAX_FAILURE_CHARS = 6_000
-NOT_COPIED = {".git", "__pycache__", ".venv", "venv", "node_modules", ".pytest_cache", ".mypy_cache"}
-SECRET_FILE = re.compile(r"(^|/)\.env|\.pem$|\.key$|(^|/)id_[a-z0-9]+$")
+MAX_ID_CHARS = 200
+CONTROL = re.compile(  # control and invisible characters (bidi overrides, zero widths): never rendered as they are
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
 
 SYSTEM = "You are an expert Python developer who fixes bugs so that failing tests pass."
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """The repository's files: what git tracks plus untracked files it does not ignore (every file, outside git).
-    git runs with hooks and fsmonitor off: nothing of the repository's runs on the host."""
-    listed = subprocess.run(
-        ["git", "-c", "core.fsmonitor=false", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root, capture_output=True,
-    )  # fmt: skip
-    if listed.returncode == 0:
-        names = [n for n in listed.stdout.decode().split("\0") if n]
-    else:
-        names = []
-        for directory, subdirectories, in_directory in os.walk(root):
-            subdirectories[:] = [d for d in subdirectories if d not in NOT_COPIED]
-            names += [str(Path(directory, f).relative_to(root)) for f in in_directory]
-    files, size = {}, 0
-    for name in sorted(names):
-        path = root / name
-        if path.is_file() and not path.is_symlink():
-            files[name] = path.read_bytes()
-            size += len(files[name])
-            if size > MAX_REPO_BYTES:
-                raise InputError(f"{root} holds more than {MAX_REPO_BYTES >> 20} MiB of files: too big to copy")
-    return files
 
 
 def _module_file(module: str, files: Mapping[str, bytes]) -> str | None:
@@ -68,19 +42,31 @@ def _module_file(module: str, files: Mapping[str, bytes]) -> str | None:
 
 
 def _imports(path: str, files: Mapping[str, bytes]) -> list[str]:
-    """Repository files that ``path`` imports."""
-    try:
-        tree = ast.parse(files[path])
-    except (SyntaxError, ValueError):
+    """Repository files that ``path`` imports: absolute imports (``pkg.mod``, and ``from pkg import mod`` where
+    ``mod`` is a module) and relative ones (``from .mod import f``, ``from .. import mod``), resolved by file."""
+    if (tree := parse_python(files[path])) is None:
         return []
-    modules = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-    modules += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level]
-    return [f for m in modules if (f := _module_file(m, files))]
+    found: list[str | None] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [_module_file(a.name, files) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append(_module_file(node.module, files))
+            found += [_module_file(f"{node.module}.{a.name}", files) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level <= len(parents := PurePosixPath(path).parents):
+            package = parents[node.level - 1]
+            base = package.joinpath(*node.module.split(".")) if node.module else package
+            found += [_file_at(base, files), *(_file_at(base / a.name, files) for a in node.names)]
+    return list(dict.fromkeys(f for f in found if f))
+
+
+def _file_at(base: PurePosixPath, files: Mapping[str, bytes]) -> str | None:
+    return next((c for c in (f"{base}.py", f"{base}/__init__.py") if c in files), None)
 
 
 def _test_file(test_id: str, files: Mapping[str, bytes]) -> str | None:
     """The file of a JUnit test id such as ``tests.test_x::test_y`` (or ``test_x.TestZ::test_y``)."""
-    parts = test_id.split("::")[0].split(".")
+    parts = test_id[:MAX_ID_CHARS].split("::")[0].split(".")  # a report's ids are the repository's: cap the work
     for n in range(len(parts), 0, -1):
         if (candidate := "/".join(parts[:n]) + ".py") in files:
             return candidate
@@ -91,17 +77,18 @@ def _test_file(test_id: str, files: Mapping[str, bytes]) -> str | None:
 
 
 def context_files(files: Mapping[str, bytes], run: TestRun) -> list[str]:
-    """What the model sees: the failing tests' files, files the failure output names, and what they import (two
-    levels), in that order, never a file that looks like a secret."""
+    """What the model sees: the failing tests' files, files the failure output names, and what they import (three
+    levels: a package's ``__init__`` that re-exports its modules takes one), in that order, never a file that looks
+    like a secret."""
     chosen: list[str] = []
     named = re.findall(r"([\w./-]+\.py)", run.output)
     seeds = [f for t in sorted(run.failing) if (f := _test_file(t, files))]
     seeds += [n.removeprefix("/work/repo/") for n in named if n.removeprefix("/work/repo/") in files]
     frontier = list(dict.fromkeys(seeds))
-    for _ in range(3):
+    for _ in range(4):
         chosen += [f for f in frontier if f not in chosen]
         frontier = [i for f in frontier for i in _imports(f, files) if i not in chosen]
-    return [f for f in chosen if not SECRET_FILE.search(f)]
+    return [f for f in chosen if not is_secret(f)]
 
 
 def failure_text(run: TestRun) -> str:
@@ -164,6 +151,8 @@ class FixConfig:
     repair_rounds: int = 1
     """Rounds in which the best cheap patch goes back to the cheap model with its new failures."""
     escalate: bool = True
+    allow_config: bool = False
+    """Let patches change build, test and CI configuration and non-Python files (never tests, .git or secrets)."""
 
 
 @dataclass(frozen=True)
@@ -180,28 +169,48 @@ class FixResult:
     samples: int = 0
     calls: tuple[ModelCall, ...] = ()
     detail: str = ""
+    allow_config: bool = False
 
     def summary(self, test_cmd: str) -> str:
-        """Markdown for a pull request or its comment."""
+        """Markdown for a pull request, its comment and the commit message. Test ids and paths come from the
+        repository (its code can rewrite the test report): each is one code span, stripped of control characters,
+        newlines and backticks and cut short, so none can become a heading, a link or an image."""
         cost = totals(self.calls)
         lines = [f"### committee fix: {self.status}", ""]
         if self.failing_before:
             now = ", all passing now, and every test that passed still passes" if self.status == "fixed" else ""
-            lines += [f"`{test_cmd}` had {len(self.failing_before)} failing test(s){now}:", ""]
-            lines += [f"- `{t}`" for t in self.failing_before] + [""]
+            lines += [f"{code_span(test_cmd)} had {len(self.failing_before)} failing test(s){now}:", ""]
+            lines += [f"- {code_span(t)}" for t in self.failing_before[:50]]
+            if len(self.failing_before) > 50:
+                lines += [f"- and {len(self.failing_before) - 50} more"]
+            lines += [""]
         if self.changes:
-            lines += [
-                f"Changed: {', '.join(f'`{p}`' for p in sorted(self.changes))}. Written by the {self.tier} model."
-            ]
+            changed = ", ".join(code_span(p) for p in sorted(self.changes))
+            lines += [f"Changed: {changed}. Written by the {self.tier} model."]
+            if self.allow_config:
+                lines += ["", "Patches were allowed to change configuration files (--allow-config-edits)."]
         lines += [
             "",
             "| patches tried | model answers | tokens | cost $ |",
             "|---|---|---|---|",
             f"| {self.candidates} | {self.samples} | {cost.tokens_in + cost.tokens_out:,} | {cost.cost:.4f} |",
         ]
-        if self.detail:
-            lines += ["", self.detail]
+        if self.detail:  # pytest's output, as an indented code block: inert Markdown whatever it says
+            lines += ["", *(f"    {CONTROL.sub('?', line)}" for line in self.detail.splitlines()[-40:])]
         return "\n".join(lines) + "\n"
+
+
+def _some(ids: list[str], shown: int = 20) -> str:
+    """Test ids for a prompt: the first few, each cut short."""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(i[:MAX_ID_CHARS] for i in ids[:shown]) + more
+
+
+def code_span(text: str, limit: int = MAX_ID_CHARS) -> str:
+    """``text`` as one inert Markdown code span: no control or invisible characters, no backticks, at most
+    ``limit`` characters."""
+    clean = CONTROL.sub("?", text).replace("\t", " ").replace("\n", " ").replace("`", "'")
+    return f"`{clean[:limit]}{'...' if len(clean) > limit else ''}`"
 
 
 def unified_diff(files: Mapping[str, bytes], changes: Mapping[str, bytes]) -> str:
@@ -217,8 +226,9 @@ class _Fixer:
     """The bookkeeping of one repository's fix: every answer as an Attempt, each distinct patch run once."""
 
     def __init__(self, files: dict[str, bytes], sandbox: RepoSandbox, pytest_args: list[str], before: TestRun,
-                 first: Messages) -> None:  # fmt: skip
+                 first: Messages, allow_config: bool) -> None:  # fmt: skip
         self.files, self.sandbox, self.pytest_args, self.before, self.first = files, sandbox, pytest_args, before, first
+        self.allow_config = allow_config
         self.attempts: list[Attempt] = []
         self.tried: dict[tuple[tuple[str, bytes], ...], Attempt] = {}
         """Each distinct patch's first attempt: a patch answered again is judged by that run."""
@@ -233,8 +243,8 @@ class _Fixer:
         broken = sorted(self.before.passing - after.passing)
         if not still and not broken:
             return ""
-        parts = [f"Still failing: {', '.join(still)}." if still else "",
-                 f"Now failing, passed before: {', '.join(broken)}." if broken else ""]  # fmt: skip
+        parts = [f"Still failing: {_some(still)}." if still else "",
+                 f"Now failing, passed before: {_some(broken)}." if broken else ""]  # fmt: skip
         return " ".join(p for p in parts if p) + f"\n\nOutput:\n```\n{failure_text(after)}\n```"
 
     def draw(self, model: Model, messages: Messages, n: int, *, greedy: bool) -> None:
@@ -245,7 +255,7 @@ class _Fixer:
         fresh: dict[tuple[tuple[str, bytes], ...], str] = {}
         for sample in samples:
             try:
-                changes = parse_answer(sample.text, self.files)
+                changes = parse_answer(sample.text, self.files, allow_config=self.allow_config)
             except PatchError as e:
                 self.attempts.append(Attempt(model.tier, sample.text, {}, None, str(e)))
                 continue
@@ -292,7 +302,7 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
             return FixResult("infra error", detail=f"pytest exited {before.exit_code} without a failing test:\n"
                                                    f"{before.output[-2000:]}")  # fmt: skip
         return FixResult("nothing to fix")
-    fixer = _Fixer(files, sandbox, pytest_args, before, fix_prompt(files, before, test_cmd))
+    fixer = _Fixer(files, sandbox, pytest_args, before, fix_prompt(files, before, test_cmd), config.allow_config)
     if config.samples:
         fixer.draw(cheap, fixer.first, 1, greedy=True)
         if not fixer.accepted() and config.samples > 1:
@@ -303,7 +313,7 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
         fixer.repair(strong, fixer.attempts[-1], config.repair_rounds)
     ran = [a.run for a in fixer.tried.values() if a.run is not None]
     result = FixResult("not fixed", failing_before=tuple(sorted(before.failing)), candidates=len(ran),
-                       samples=fixer.samples, calls=tuple(fixer.calls))  # fmt: skip
+                       samples=fixer.samples, calls=tuple(fixer.calls), allow_config=config.allow_config)  # fmt: skip
     if (chosen := fixer.accepted()) is not None:
         diff = unified_diff(files, chosen.changes)
         return replace(result, status="fixed", changes=chosen.changes, diff=diff, tier=chosen.tier)

