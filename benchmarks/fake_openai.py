@@ -32,6 +32,8 @@ class Reply:
     completion_tokens_each: int = 50
     fault: str = ""
     """One of BROKEN_ANSWERS: the status line and headers go out, then the body is broken this way."""
+    error: str = "scripted failure"
+    """The error message of a reply whose status is not 200."""
 
 
 BROKEN_ANSWERS = ("drop mid-body", "an HTML page", "JSON cut short", "no choices")
@@ -70,9 +72,7 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
             reply = handler(body)
             time.sleep(reply.delay_s)
             if reply.status != 200:
-                self._send(
-                    reply.status, {"error": {"message": "scripted failure", "type": "server_error"}}, reply.headers
-                )
+                self._send(reply.status, {"error": {"message": reply.error, "type": "server_error"}}, reply.headers)
                 return
             choices = [
                 {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}

@@ -20,7 +20,7 @@ from benchmarks.fake_openai import Reply, fake_openai
 from sandbox.repo import RepoSandbox
 from solver.checkout import snapshot
 from solver.endpoints import DEFAULT_CHEAP, DEFAULT_STRONG, open_model, probe_endpoint
-from solver.fix import FixConfig, FixResult, fix_repository
+from solver.fix import FixConfig, FixResult, fix_repository, prompt_chars
 from solver.ledger import DEFAULT_PRICES, totals
 from solver.models import ModelClient, ModelConfig
 
@@ -152,7 +152,8 @@ def main() -> None:
             clients[tier] = ModelClient(config, tier, prices=DEFAULT_PRICES)
         for name in args.names:
             started = time.monotonic()
-            result = fix_fixture(name, clients["cheap"], clients["strong"], FixConfig(samples=args.samples))
+            policy = FixConfig(samples=args.samples, prompt_chars=prompt_chars(*(c.config for c in clients.values())))
+            result = fix_fixture(name, clients["cheap"], clients["strong"], policy)
             cost = totals(result.calls)
             rows.append(f"| {name} | {result.status} | {result.tier or '-'} | {len(result.failing_before)} | "
                         f"{result.samples} | {result.candidates} | {cost.tokens_in + cost.tokens_out:,} | "

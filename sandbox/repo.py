@@ -24,6 +24,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import docker.models.containers
 import requests
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
@@ -109,13 +110,25 @@ def _tar(files: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _log_tail(container: docker.models.containers.Container) -> bytes:
+    """The end of the container's log, read as a stream: what the bootstrap prints last (output tail, marker,
+    report) is all the host keeps, whatever else the repository managed to write there."""
+    keep = REPORT_CAP + 4 * OUTPUT_CAP + len(MARKER)
+    tail = bytearray()
+    for chunk in container.logs(stdout=True, stderr=True, stream=True, follow=False):
+        tail += chunk
+        if len(tail) > 2 * keep:
+            del tail[:-keep]
+    return bytes(tail[-keep:])
+
+
 def split_log(log_bytes: bytes) -> tuple[str, dict[str, str]]:
     """pytest's output and the outcomes of the report that follow the bootstrap's marker; no outcomes when the
     bootstrap never got that far (a crash, a usage error) or the report is unreadable or too large."""
     output, marker, report = log_bytes.rpartition(MARKER)
     if not marker:
-        return log_bytes.decode(errors="replace")[-OUTPUT_CAP:], {}
-    return output.decode(errors="replace")[-OUTPUT_CAP:], parse_report(report)
+        return log_bytes[-4 * OUTPUT_CAP :].decode(errors="replace")[-OUTPUT_CAP:], {}
+    return output[-4 * OUTPUT_CAP :].decode(errors="replace")[-OUTPUT_CAP:], parse_report(report)
 
 
 def parse_report(xml: bytes) -> dict[str, str]:
@@ -187,7 +200,7 @@ class RepoSandbox:
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # the wait timed out
                 container.kill()
                 return TestRun({}, "", -1, infra=f"the tests ran longer than {self.timeout_s:g} s")
-            output, outcomes = split_log(container.logs(stdout=True, stderr=True))
+            output, outcomes = split_log(_log_tail(container))
             return TestRun(outcomes, output, exit_code)
         except (docker.errors.DockerException, requests.RequestException) as e:
             return TestRun({}, "", -1, infra=f"the sandbox failed: {e}")

@@ -351,7 +351,7 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
     """
     from sandbox.repo import RepoSandbox, check_pytest
     from solver.checkout import snapshot, withheld, write_regular
-    from solver.fix import FixConfig, fix_repository
+    from solver.fix import FixConfig, fix_repository, prompt_chars
     from solver.models import ModelClient, ResponseCache
     from solver.vcs import commit_on_branch, push_and_open_pr
 
@@ -381,7 +381,8 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
             if config is not None:
                 probe_endpoint(config, tier)
                 clients[tier] = ModelClient(config, tier, cache=cache, prices=price_table)
-        policy = FixConfig(samples=samples, repair_rounds=repair, escalate=strong != "none", allow_config=allow_config)
+        policy = FixConfig(samples=samples, repair_rounds=repair, escalate=strong != "none", allow_config=allow_config,
+                           prompt_chars=prompt_chars(cheap_config, strong_config))  # fmt: skip
         result = fix_repository(files, sandbox, test_cmd, pytest_args, clients["cheap"], clients.get("strong"), policy)
     summary = result.summary(test_cmd)
     summary_path = summary_path or Path(tempfile.mkstemp(prefix="committee-summary-", suffix=".md")[1])

@@ -15,4 +15,8 @@ class EndpointError(CommitteeError):
     """A model endpoint failed after retries (connection, auth, server error). Never a wrong candidate."""
 
 
-__all__ = ["CommitteeError", "EndpointError", "InputError", "SandboxError"]
+class ContextTooLong(EndpointError):
+    """The prompt does not fit the model's context: deterministic, so never retried; a caller may ask with less."""
+
+
+__all__ = ["CommitteeError", "ContextTooLong", "EndpointError", "InputError", "SandboxError"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -18,13 +19,18 @@ from pathlib import PurePosixPath
 
 from sandbox.repo import RepoSandbox, TestRun
 from solver.checkout import is_secret
+from solver.errors import ContextTooLong
 from solver.ledger import ModelCall, totals
-from solver.models import Messages
+from solver.models import Messages, ModelConfig
 from solver.patches import PatchError, is_test_file, parse_answer, parse_python
 from solver.protocols import Model
 
-MAX_CONTEXT_CHARS = 24_000
+log = logging.getLogger(__name__)
+
+MAX_PROMPT_CHARS = 32_000
+"""The first prompt's size where the model's context is not known."""
 MAX_FAILURE_CHARS = 6_000
+CHARS_PER_TOKEN = 3  # Python in Qwen's and OpenAI's tokenizers runs 3 to 4 characters a token: err on the short side
 MAX_ID_CHARS = 200
 CONTROL = re.compile(  # control and invisible characters (bidi overrides, zero widths): never rendered as they are
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
@@ -101,23 +107,33 @@ def failure_text(run: TestRun) -> str:
     return text[-MAX_FAILURE_CHARS:]
 
 
-def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str) -> Messages:
-    """The failures, the code they exercise, and the tests, marked read-only. (Small models echo whatever looks
-    like an answer: the tests are shown last and without the FILE: mark, which makes 1.5B fix the code.)"""
+def prompt_chars(*models: ModelConfig | None) -> int:
+    """How long the first prompt may be so that every model whose context is known can read it and answer."""
+    fits = [(m.context_tokens - m.max_tokens) * CHARS_PER_TOKEN for m in models if m and m.context_tokens]
+    return max(0, min([MAX_PROMPT_CHARS, *fits]))
+
+
+def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int = MAX_PROMPT_CHARS) -> Messages:
+    """The failures, the code they exercise, and the tests, marked read-only, in at most ``max_chars`` characters:
+    the failures' tail gets up to a quarter, and files that do not fit what is left are left out. (Small models
+    echo whatever looks like an answer: the tests are shown last and without the FILE: mark, which makes 1.5B fix
+    the code.)"""
+    failure = failure_text(run)
+    failure = failure[max(0, len(failure) - max_chars // 4) :]
     code: list[str] = []
     tests: list[str] = []
-    budget = MAX_CONTEXT_CHARS
+    budget = max_chars - len(failure) - 800  # 800: the prompt's own words and the files' marks
     for path in context_files(files, run):
         text = files[path].decode(errors="replace").rstrip()
-        if len(text) > budget:
-            break
-        budget -= len(text)
+        if len(text) + len(path) + 30 > budget:
+            continue
+        budget -= len(text) + len(path) + 30
         if is_test_file(path):
             tests.append(f"# {path}\n```python\n{text}\n```")
         else:
             code.append(f"FILE: {path}\n```python\n{text}\n```")
     user = (
-        f"Running `{test_cmd}` gives:\n```\n{failure_text(run)}\n```\n\n"
+        f"Running `{test_cmd}` gives:\n```\n{failure}\n```\n\n"
         "The tests are right. The bug is in this code:\n\n" + "\n\n".join(code) + "\n\n"
         "The tests, for reference (do not change them):\n\n" + "\n\n".join(tests) + "\n\n"
         "Answer with the corrected code: for each file you change, FILE: and its path on one line, then the whole "
@@ -153,6 +169,8 @@ class FixConfig:
     escalate: bool = True
     allow_config: bool = False
     """Let patches change build, test and CI configuration and non-Python files (never tests, .git or secrets)."""
+    prompt_chars: int = MAX_PROMPT_CHARS
+    """The first prompt's size: ``prompt_chars(cheap, strong)`` fits both tiers' contexts."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +252,8 @@ class _Fixer:
         """Each distinct patch's first attempt: a patch answered again is judged by that run."""
         self.calls: list[ModelCall] = []
         self.samples = 0
+        self.too_long = ""
+        """The first prompt the model's context could not hold, in words, if any."""
 
     def judge(self, after: TestRun) -> str:
         """ "" when the patch is accepted, else what is wrong with it."""
@@ -248,8 +268,15 @@ class _Fixer:
         return " ".join(p for p in parts if p) + f"\n\nOutput:\n```\n{failure_text(after)}\n```"
 
     def draw(self, model: Model, messages: Messages, n: int, *, greedy: bool) -> None:
-        """``n`` answers of ``model``; their new patches run in parallel."""
-        samples = model.sample(messages, n, greedy=greedy)
+        """``n`` answers of ``model``; their new patches run in parallel. A prompt the model's context cannot hold
+        (a repair round's, typically) gives no answer, and the loop goes on: to more samples, or the next tier."""
+        try:
+            samples = model.sample(messages, n, greedy=greedy)
+        except ContextTooLong as e:
+            log.warning("%s", e)
+            self.too_long = self.too_long or str(e)
+            self.attempts.append(Attempt(model.tier, "", {}, None, "the prompt did not fit the model's context"))
+            return
         self.samples += len(samples)
         self.calls += [s.call for s in samples]
         fresh: dict[tuple[tuple[str, bytes], ...], str] = {}
@@ -302,7 +329,8 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
             return FixResult("infra error", detail=f"pytest exited {before.exit_code} without a failing test:\n"
                                                    f"{before.output[-2000:]}")  # fmt: skip
         return FixResult("nothing to fix")
-    fixer = _Fixer(files, sandbox, pytest_args, before, fix_prompt(files, before, test_cmd), config.allow_config)
+    first = fix_prompt(files, before, test_cmd, config.prompt_chars)
+    fixer = _Fixer(files, sandbox, pytest_args, before, first, config.allow_config)
     if config.samples:
         fixer.draw(cheap, fixer.first, 1, greedy=True)
         if not fixer.accepted() and config.samples > 1:
@@ -319,4 +347,4 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
         return replace(result, status="fixed", changes=chosen.changes, diff=diff, tier=chosen.tier)
     if ran and all(run.infra for run in ran):
         return replace(result, status="infra error", detail=ran[0].infra)
-    return result
+    return replace(result, detail=fixer.too_long)

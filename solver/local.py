@@ -37,7 +37,11 @@ FETCH_SCRIPT_ENV = "COMMITTEE_FETCH_SCRIPT"
 _SHARED_FETCH_SCRIPT = Path(__file__).resolve().parents[2] / "shared" / "models" / "fetch-cpu-models"
 SERVER_START_TIMEOUT_S = 180.0
 DEFAULT_THREADS = os.cpu_count() or 2
-DEFAULT_CONTEXT = 4096
+# Tokens of context: room for committee fix's largest prompt (32,000 characters, about 10,700 tokens), an answer and
+# a repair round; Qwen2.5-Coder takes 32k. The KV cache is small (at 16k about 0.2 GB for 0.5B, 0.5 GB for 1.5B),
+# but llama-cpp-python's server keeps about 0.6 MB of logits per prompt token, so a longer context would let one
+# prompt take gigabytes (python -m benchmarks.server_context).
+DEFAULT_CONTEXT = 16_384
 
 
 def model_path(name_or_path: str) -> tuple[str, Path]:
@@ -99,7 +103,7 @@ def llama_server(name_or_path: str, *, threads: int = DEFAULT_THREADS, context: 
     log_path = (log_dir or MODELS_DIR.parent / "logs") / f"llama-server-{name}.log"
     log.info("starting llama.cpp server for %s on port %d (log: %s)", name, port, log_path)
     with run_server(cmd, port=port, log_path=log_path, server="llama.cpp") as base_url:
-        yield ModelConfig(model=name, base_url=base_url, supports_n=False)
+        yield ModelConfig(model=name, base_url=base_url, supports_n=False, context_tokens=context)
 
 
 @contextlib.contextmanager

@@ -95,4 +95,4 @@ def vllm_server(name_or_path: str, *, log_dir: Path | None = None, max_num_seqs:
     log_path = (log_dir or MODELS_DIR.parent / "logs") / f"vllm-server-{name}.log"
     log.info("starting vLLM server for %s on port %d (log: %s; about 2.5 minutes on a CPU)", name, port, log_path)
     with run_server(cmd, port=port, log_path=log_path, server="vLLM", env=env, start_timeout_s=START_TIMEOUT_S) as url:
-        yield ModelConfig(model=name, base_url=url, supports_n=True)
+        yield ModelConfig(model=name, base_url=url, supports_n=True, context_tokens=MAX_MODEL_LEN)

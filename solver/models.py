@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 import openai
 from openai.types.chat import ChatCompletion
 
-from solver.errors import EndpointError, InputError
+from solver.errors import ContextTooLong, EndpointError, InputError
 from solver.ledger import DEFAULT_PRICES, UNKNOWN_PRICE, ModelCall, Price
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_MAX_TOKENS = 768
 DEFAULT_TEMPERATURE = 0.8
+# How servers say a prompt is too long: llama.cpp ("exceed context window"), vLLM and OpenAI ("maximum context
+# length", context_length_exceeded).
+CONTEXT_ERROR = re.compile(r"context.?(length|window)|maximum context|too many tokens|n_ctx", re.IGNORECASE)
 
 Messages = list[dict[str, str]]
 
@@ -55,6 +59,8 @@ class ModelConfig:
     """Ask for many samples in one request; the client notices servers that answer fewer and falls back."""
     price: Price | None = None
     """$ per million tokens; None looks the model up in the price table (unknown models cost 0)."""
+    context_tokens: int | None = None
+    """The model's context window (prompt and answer), where known: local servers say; prompts are built to fit."""
 
     def resolved_price(self, table: dict[str, Price] | None = None) -> Price:
         if self.price is not None:
@@ -202,6 +208,13 @@ class ModelClient:
                                 f"check {self.config.api_key_env}") from e  # fmt: skip
         except openai.NotFoundError as e:
             raise EndpointError(f"{self.config.base_url} does not serve a model named {self.config.model!r}") from e
+        except openai.BadRequestError as e:  # a 4xx is not retried: the same request gets the same answer
+            detail = str(e.message).strip().splitlines()[0][:300] if e.message else "HTTP 400"
+            where = f"the {self.tier} model {self.config.model} at {self.config.base_url}"
+            if CONTEXT_ERROR.search(str(e.body) + str(e.message)):
+                raise ContextTooLong(f"the prompt does not fit {where} ({detail}): give the server a longer context "
+                                     "or the task a smaller prompt") from e  # fmt: skip
+            raise EndpointError(f"{where} refused the request: {detail}") from e
         except openai.APIError as e:
             raise EndpointError(f"the {self.tier} model {self.config.model} at {self.config.base_url} failed "
                                 f"after {self.config.max_retries} retries: {e}") from e  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from benchmarks.fake_openai import FakeServer, Reply, fake_openai
-from benchmarks.fix_fixtures import FIXTURES, OFF_BY_ONE_DIFF, fix_fixture, scripted_model
+from benchmarks.fix_fixtures import FIXTURES, OFF_BY_ONE_DIFF, fix_fixture, scripted_model, whole
 from sandbox.repo import RepoSandbox
 from solver.checkout import snapshot
 from solver.fix import FixConfig
@@ -195,3 +195,20 @@ def test_hostile_answers_change_nothing_on_the_host_and_no_secret_reaches_a_prom
     assert MARK not in json.dumps(server.requests)
     # The fix the sandbox accepted: windows.py and the harmless new file; no link, no configuration.
     assert FIXED_LINE in done.stdout and "leak" not in done.stdout and "conftest" not in done.stdout
+
+
+def test_a_repair_prompt_too_long_for_the_cheap_context_goes_on_to_the_strong_model() -> None:
+    """The cheap server refuses the repair round's longer prompt (as llama.cpp does past its context): the round
+    gives no answer and the fix goes on to the strong model, instead of ending the run."""
+
+    def model(request: dict[str, Any]) -> Reply:
+        if request["model"] == "strong":
+            return Reply([OFF_BY_ONE_DIFF])
+        if len(request["messages"]) > 2:
+            return Reply(status=400, error="Requested tokens (5121) exceed context window of 4096")
+        return Reply([whole("windows.py", "def moving_sums(values, width):\n    return []\n")] * request.get("n", 1))
+
+    with fake_openai(model) as server:
+        result = fix_fixture("off_by_one", *clients(server), FixConfig(samples=2, repair_rounds=1))
+    assert (result.status, result.tier) == ("fixed", "strong")
+    assert sum(1 for r in server.requests if len(r["messages"]) > 2) == 1  # refused once, never retried

@@ -4,7 +4,8 @@ have (packages re-exporting through relative imports, src/ layouts, tests in ano
 from __future__ import annotations
 
 from sandbox.repo import TestRun
-from solver.fix import context_files
+from solver.fix import MAX_PROMPT_CHARS, context_files, fix_prompt, prompt_chars
+from solver.models import ModelConfig
 
 FAILED = TestRun({"tests.test_api::test_total": "failed"}, "", 1)
 
@@ -32,3 +33,21 @@ def test_a_module_imported_from_its_package_is_followed() -> None:
         "tests/test_api.py": b"from calc import ops\n\n\ndef test_total():\n    assert ops.add(1, 1) == 2\n",
     }
     assert context_files(files, FAILED) == ["tests/test_api.py", "calc/__init__.py", "calc/ops.py"]
+
+
+def test_the_prompt_fits_the_models_context() -> None:
+    files = {
+        "calc/__init__.py": b"from .big import *\nfrom .ops import add\n",
+        "calc/big.py": b"".join(b"def f%d(x):\n    return x + %d\n\n\n" % (i, i) for i in range(2000)),
+        "calc/ops.py": b"def add(a, b):\n    return a - b\n",
+        "tests/test_api.py": b"from calc import add\n\n\ndef test_total():\n    assert add(1, 1) == 2\n",
+    }
+    run = TestRun(FAILED.outcomes, "E   assert 0 == 2\n" * 2000, 1)
+    cheap = ModelConfig("cheap", "http://127.0.0.1:1/v1", context_tokens=4096, max_tokens=768)
+    strong = ModelConfig("strong", "http://127.0.0.1:1/v1", context_tokens=32768)
+    budget = prompt_chars(cheap, strong, None)
+    assert budget == (4096 - 768) * 3 and prompt_chars(None) == MAX_PROMPT_CHARS
+    prompt = "".join(m["content"] for m in fix_prompt(files, run, "pytest", budget))
+    assert len(prompt) <= budget
+    assert "FILE: calc/ops.py" in prompt and "calc/big.py" not in prompt  # the module of 2,000 functions is left out
+    assert "assert 0 == 2" in prompt

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from benchmarks.fake_openai import Reply, fake_openai
-from solver.errors import EndpointError, InputError
+from solver.errors import ContextTooLong, EndpointError, InputError
 from solver.ledger import Price
 from solver.models import ModelClient, ModelConfig, ResponseCache
 
@@ -102,3 +102,29 @@ def test_missing_api_key_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> N
 def test_empty_choices_is_an_endpoint_error() -> None:
     with fake_openai(lambda req: Reply([])) as server, pytest.raises(EndpointError, match="no choices"):
         ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Requested tokens (5121) exceed context window of 4096",  # llama.cpp (llama-cpp-python's server)
+        "This model's maximum context length is 4096 tokens. However, you requested 5121 tokens.",  # vLLM, OpenAI
+    ],
+)
+def test_a_prompt_longer_than_the_context_is_said_so_once_and_never_retried(message: str) -> None:
+    with (
+        fake_openai(lambda req: Reply(status=400, error=message)) as server,
+        pytest.raises(ContextTooLong, match="does not fit the cheap model m") as error,
+    ):
+        ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)
+    assert len(server.requests) == 1
+    assert "retries" not in str(error.value) and "longer context" in str(error.value)
+
+
+def test_another_bad_request_is_one_line_without_retries() -> None:
+    with (
+        fake_openai(lambda req: Reply(status=400, error="unknown parameter: n")) as server,
+        pytest.raises(EndpointError, match="refused the request: .*unknown parameter: n") as error,
+    ):
+        ModelClient(config(server.base_url), "cheap").sample(MESSAGES, 1)
+    assert len(server.requests) == 1 and not isinstance(error.value, ContextTooLong)
