@@ -12,25 +12,21 @@ unpacked inside a container (no network, no mount) of the image build, as root o
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import posixpath
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import docker
-import docker.errors
-import requests
 from packaging.requirements import InvalidRequirement, Requirement
 
 from sandbox.errors import ImageBuildError, SandboxError
-from sandbox.image import SANDBOX_UID
+from sandbox.image import SANDBOX_UID, build_image, has_image
 
 log = logging.getLogger(__name__)
 
@@ -149,29 +145,14 @@ def repo_image(client: docker.DockerClient, sandbox_image: str, files: Mapping[s
         return sandbox_image
     digest = hashlib.sha256("\0".join([sandbox_image, SANDBOX_PYTHON, *lines]).encode()).hexdigest()[:16]
     tag = f"{REPO_REPOSITORY}:{digest}"
-    try:
-        client.images.get(tag)
+    if has_image(client, tag):
         return tag
-    except docker.errors.ImageNotFound:
-        pass
     log.info("installing the repository's dependencies (wheels only) for %s: %s", tag, ", ".join(lines))
     with tempfile.TemporaryDirectory(prefix="committee-deps-") as tmp:
         _download(lines, Path(tmp))
-        context = io.BytesIO()
-        with tarfile.open(fileobj=context, mode="w") as tar:
-            for wheel in sorted((Path(tmp) / "wheels").glob("*.whl")):
-                tar.add(wheel, arcname=f"wheels/{wheel.name}")
-            dockerfile = (f"FROM {sandbox_image}\nUSER 0:0\nCOPY wheels /tmp/wheels\nCOPY unpack.py /tmp/unpack.py\n"
-                          f"RUN python3 -I /tmp/unpack.py {DEPS_DIR} /tmp/wheels && rm -rf /tmp/wheels /tmp/unpack.py\n"
-                          f"USER {SANDBOX_UID}:{SANDBOX_UID}\n")  # fmt: skip
-            for name, text in (("Dockerfile", dockerfile), ("unpack.py", UNPACK)):
-                info = tarfile.TarInfo(name)
-                info.size = len(text.encode())
-                tar.addfile(info, io.BytesIO(text.encode()))
-        context.seek(0)
-        try:
-            client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
-                                network_mode="none")  # fmt: skip
-        except (docker.errors.BuildError, docker.errors.APIError, requests.RequestException) as e:
-            raise ImageBuildError(f"building {tag} failed: {str(e)[:300]}") from e
+        wheels = {f"wheels/{w.name}": w.read_bytes() for w in sorted((Path(tmp) / "wheels").glob("*.whl"))}
+    dockerfile = (f"FROM {sandbox_image}\nUSER 0:0\nCOPY wheels /tmp/wheels\nCOPY unpack.py /tmp/unpack.py\n"
+                  f"RUN python3 -I /tmp/unpack.py {DEPS_DIR} /tmp/wheels && rm -rf /tmp/wheels /tmp/unpack.py\n"
+                  f"USER {SANDBOX_UID}:{SANDBOX_UID}\n")  # fmt: skip
+    build_image(client, tag, {"Dockerfile": dockerfile, "unpack.py": UNPACK, **wheels}, network_mode="none")
     return tag

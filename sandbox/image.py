@@ -79,7 +79,7 @@ def _dockerfile(base_tag: str) -> str:
     )
 
 
-def _has_image(client: docker.DockerClient, tag: str) -> bool:
+def has_image(client: docker.DockerClient, tag: str) -> bool:
     try:
         client.images.get(tag)
     except docker.errors.ImageNotFound:
@@ -93,9 +93,9 @@ def resolve(client: docker.DockerClient, spec: ImageSpec) -> ImageSpec:
         return spec
     registry, offline = replace(spec, registry_base=DEFAULT_REGISTRY_BASE), replace(spec, registry_base=None)
     for choice in (registry, offline):  # an image or base built before wins: no pull, no debootstrap
-        if _has_image(client, choice.sandbox_tag()) or _has_image(client, choice.base_tag()):
+        if has_image(client, choice.sandbox_tag()) or has_image(client, choice.base_tag()):
             return choice
-    if _has_image(client, DEFAULT_REGISTRY_BASE):
+    if has_image(client, DEFAULT_REGISTRY_BASE):
         return registry
     try:
         client.images.pull(DEFAULT_REGISTRY_BASE)
@@ -109,16 +109,16 @@ def ensure_image(client: docker.DockerClient, spec: ImageSpec | None = None, *, 
     """Return the sandbox image tag, building whatever layer is missing (or everything when ``rebuild``)."""
     spec = resolve(client, spec or ImageSpec())
     tag = spec.sandbox_tag()
-    if not rebuild and _has_image(client, tag):
+    if not rebuild and has_image(client, tag):
         return tag
     base = spec.base_tag()
-    if rebuild or not _has_image(client, base):
+    if rebuild or not has_image(client, base):
         if spec.registry_base:
             _build_registry_base(client, spec, base)
         else:
             _build_debootstrap_base(client, spec, base)
     log.info("building %s from %s", tag, base)
-    _build(client, tag, {"Dockerfile": _dockerfile(base), "runner.py": RUNNER_PATH.read_text()})
+    build_image(client, tag, {"Dockerfile": _dockerfile(base), "runner.py": RUNNER_PATH.read_text()})
     return tag
 
 
@@ -126,20 +126,24 @@ def _build_registry_base(client: docker.DockerClient, spec: ImageSpec, tag: str)
     pip = " ".join(spec.pip_packages)
     dockerfile = f"FROM {spec.registry_base}\nRUN pip install --no-cache-dir {pip}\n"
     log.info("building %s from %s (pip install %s)", tag, spec.registry_base, pip)
-    _build(client, tag, {"Dockerfile": dockerfile})
+    build_image(client, tag, {"Dockerfile": dockerfile})
 
 
-def _build(client: docker.DockerClient, tag: str, files: dict[str, str], *, pull: bool = False) -> None:
+def build_image(client: docker.DockerClient, tag: str, files: dict[str, str | bytes], *, pull: bool = False,
+                network_mode: str | None = None) -> None:  # fmt: skip
+    """Build ``tag`` from a context of these files (a Dockerfile among them); ImageBuildError with the builder's
+    message."""
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     context.seek(0)
     try:
-        for chunk in client.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, pull=pull, decode=True):
+        for chunk in client.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, pull=pull, decode=True,
+                                      network_mode=network_mode):  # fmt: skip
             if "error" in chunk:
                 raise ImageBuildError(f"building {tag} failed: {chunk['error'].strip()}")
             if line := chunk.get("stream", "").strip():

@@ -74,9 +74,10 @@ def _directory(root: Path, parts: tuple[str, ...], *, create: bool, path: str) -
 
 
 def read_regular(root: Path, path: str, limit: int = MAX_REPO_BYTES) -> bytes | None:
-    """The content of a regular file inside the checkout; None for a link, a FIFO, a device or a missing file."""
-    parts = check_relative(path)
+    """The content of a regular file inside the checkout; None for a path that leaves it, a link, a FIFO, a device
+    or a missing file."""
     try:
+        parts = check_relative(path)
         with _directory(root, parts[:-1], create=False, path=path) as parent:
             fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent)
     except (OSError, UnsafePath):
@@ -90,14 +91,14 @@ def read_regular(root: Path, path: str, limit: int = MAX_REPO_BYTES) -> bytes | 
 def write_regular(root: Path, changes: dict[str, bytes]) -> None:
     """Write each file inside the checkout: every path is checked first (nothing is written if one would go
     through a link, onto something but a regular file, or onto a file with other hard links), then written."""
-    for path in changes:
-        parts = check_relative(path)
+    checked = {path: check_relative(path) for path in changes}
+    for path, parts in checked.items():
         if any(other.startswith(f"{path}/") for other in changes):
             raise UnsafePath(f"refusing {path}: the patch writes it both as a file and as a directory")
         with contextlib.suppress(FileNotFoundError), _directory(root, parts[:-1], create=False, path=path) as parent:
             _check_target(parent, path, parts[-1])
     for path, data in changes.items():
-        parts = check_relative(path)
+        parts = checked[path]
         with _directory(root, parts[:-1], create=True, path=path) as parent:
             fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644,
                          dir_fd=parent)  # fmt: skip
@@ -125,18 +126,17 @@ def _walked(root: Path) -> list[str]:
     return names
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """The repository's regular files (what git tracks; every file outside git), without links, secret-looking
-    files or ``.git``."""
+def listing(root: Path) -> list[str]:
+    """The repository's file names: what git tracks, or every file outside git."""
     names = listed_files(root)
-    if names is None:
-        names = _walked(root)
+    return _walked(root) if names is None else names
+
+
+def snapshot(root: Path, names: list[str] | None = None) -> dict[str, bytes]:
+    """The repository's regular files (``names``, or its ``listing``), without links, secret-looking files or
+    ``.git``."""
     files, size = {}, 0
-    for name in sorted(names):
-        try:
-            check_relative(name)
-        except UnsafePath:
-            continue
+    for name in sorted(listing(root) if names is None else names):
         if is_secret(name) or (data := read_regular(root, name)) is None:
             continue
         files[name] = data
@@ -146,7 +146,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return files
 
 
-def withheld(root: Path) -> list[str]:
-    """The secret-looking files of the checkout that the snapshot leaves out (to name them to the user)."""
-    names = listed_files(root)
-    return sorted(n for n in (names if names is not None else _walked(root)) if is_secret(n))
+def withheld(names: list[str]) -> list[str]:
+    """The secret-looking names of a listing, which the snapshot leaves out (to name them to the user)."""
+    return sorted(n for n in names if is_secret(n))

@@ -350,7 +350,7 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
     2 usage.
     """
     from sandbox.repo import RepoSandbox, check_pytest
-    from solver.checkout import snapshot, withheld, write_regular
+    from solver.checkout import listing, snapshot, withheld, write_regular
     from solver.fix import FixConfig, fix_repository, prompt_chars
     from solver.models import ModelClient, ResponseCache
     from solver.vcs import commit_on_branch, push_and_open_pr
@@ -359,8 +359,9 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
         raise click.UsageError("--push needs --commit BRANCH")
     pytest_args = check_pytest(test_cmd)
     repo = repo.resolve()
-    files = snapshot(repo)
-    if secrets := withheld(repo):
+    names = listing(repo)
+    files = snapshot(repo, names)
+    if secrets := withheld(names):
         shown = ", ".join(secrets[:5]) + (f" and {len(secrets) - 5} more" if len(secrets) > 5 else "")
         console.print(
             f"not copied to the sandbox or shown to a model (secret-looking): {printable(shown)}", markup=False

@@ -39,12 +39,15 @@ CONTROL = re.compile(  # control and invisible characters (bidi overrides, zero 
 SYSTEM = "You are an expert Python developer who fixes bugs so that failing tests pass."
 
 
+def _file_at(base: PurePosixPath, files: Mapping[str, bytes]) -> str | None:
+    """The module at ``base``: ``base.py`` or the package ``base/__init__.py``."""
+    return next((c for c in (f"{base}.py", f"{base}/__init__.py") if c in files), None)
+
+
 def _module_file(module: str, files: Mapping[str, bytes]) -> str | None:
-    base = module.replace(".", "/")
-    for candidate in (f"{base}.py", f"{base}/__init__.py", f"src/{base}.py", f"src/{base}/__init__.py"):
-        if candidate in files:
-            return candidate
-    return None
+    """The file of a dotted module name, at the top of the repository or under src/."""
+    base = PurePosixPath(*module.split("."))
+    return _file_at(base, files) or _file_at("src" / base, files)
 
 
 def _imports(path: str, files: Mapping[str, bytes]) -> list[str]:
@@ -64,10 +67,6 @@ def _imports(path: str, files: Mapping[str, bytes]) -> list[str]:
             base = package.joinpath(*node.module.split(".")) if node.module else package
             found += [_file_at(base, files), *(_file_at(base / a.name, files) for a in node.names)]
     return list(dict.fromkeys(f for f in found if f))
-
-
-def _file_at(base: PurePosixPath, files: Mapping[str, bytes]) -> str | None:
-    return next((c for c in (f"{base}.py", f"{base}/__init__.py") if c in files), None)
 
 
 def _test_file(test_id: str, files: Mapping[str, bytes]) -> str | None:

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.dependencies import RequirementError, requirement_lines
 from sandbox.repo import TestRun, parse_report
-from solver.checkout import UnsafePath, snapshot, withheld, write_regular
+from solver.checkout import UnsafePath, listing, snapshot, withheld, write_regular
 from solver.cli import printable
 from solver.errors import InputError
 from solver.fix import FixResult, context_files, fix_prompt
@@ -171,7 +171,7 @@ def test_the_snapshot_holds_no_link_secret_fifo_or_ignored_file(tmp_path: Path, 
     assert not any(MARK.encode() in data for name, data in files.items() if name != "build/cache.py")
     if not in_git:
         assert {".env", "config/credentials.json", "deploy/id_rsa", ".netrc", "gha-creds-1a2b3c.json"} <= set(
-            withheld(root)
+            withheld(listing(root))
         )
     run = TestRun({"tests.test_core::test_area": "failed"}, "see .env and notes.py and vendor/secret.txt", 1)
     prompt = "\n".join(m["content"] for m in fix_prompt(files, run, "pytest"))
