@@ -190,20 +190,25 @@ TABLE_NOTES = (
 
 def plot(summaries: Sequence[Summary], path: Path, *, title: str) -> None:
     """Cost against pass@1, one labelled point per configuration, as a PNG."""
+    points = [(s.config, s.cost, 100 * s.pass_at_1, s.config == ORACLE_ROUTER) for s in summaries]
+    plot_points(points, path, title=title, ylabel="pass@1 on the hidden tests, %")
+
+
+def plot_points(points: Sequence[tuple[str, float, float, bool]], path: Path, *, title: str, ylabel: str) -> None:
+    """(label, cost, percent, computed) points as a PNG; computed ones (not run) are drawn as stars."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: write files only
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for s in summaries:
-        frontier = s.config == ORACLE_ROUTER  # computed, not run: drawn apart
-        ax.scatter(s.cost, 100 * s.pass_at_1, s=160 if frontier else 60, marker="*" if frontier else "o")
-        ax.annotate(s.config, (s.cost, 100 * s.pass_at_1), textcoords="offset points", xytext=(6, 4), fontsize=9)
-    if all(s.cost > 0 for s in summaries):
+    for label, cost, percent, computed in points:
+        ax.scatter(cost, percent, s=160 if computed else 60, marker="*" if computed else "o")
+        ax.annotate(label, (cost, percent), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    if all(cost > 0 for _, cost, _, _ in points):
         ax.set_xscale("log")
     ax.set_xlabel("cost of the run, $ (log scale)")
-    ax.set_ylabel("pass@1 on the hidden tests, %")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()

@@ -44,15 +44,42 @@ OUTPUT_CAP = 20_000
 REPORT_CAP = 4 * 2**20
 LOG_MAX = "8m"  # the log driver's cap: the most the host ever reads of a run
 MARKER = b"\n=== committee: junit report ===\n"
+SELECT_FILE = "/opt/committee/select.txt"
+PLUGIN_DIR = "/opt/committee/plugins"
+# A pytest plugin of ours that keeps only the tests named in SELECT_FILE: JUnit ids (as parse_report keys them) or
+# test files. A first, short run of a patch; the repository's code could change what it keeps, but only in a run
+# that can reject a patch, never accept one (acceptance is always a run of the whole suite). pytest runs with -P
+# (no working directory first on sys.path), so a module of the repository's named like it does not shadow it.
+SELECT_PLUGIN = f"""
+import re
+
+
+def _junit_id(nodeid):
+    path, bracket, params = nodeid.partition("[")
+    names = path.split("::")
+    names[0] = re.sub(r"\\.py$", "", names[0].replace("/", "."))
+    names[-1] += bracket + params
+    return ".".join(names[:-1]) + "::" + names[-1]
+
+
+def pytest_collection_modifyitems(config, items):
+    with open({SELECT_FILE!r}) as f:
+        wanted = set(f.read().splitlines())
+    keep = [i for i in items if _junit_id(i.nodeid) in wanted or i.nodeid.split("::")[0] in wanted]
+    kept = set(map(id, keep))
+    config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept])
+    items[:] = keep
+"""
 # The container's PID 1: ours, isolated from the repository's files (-I) until pytest starts.
 BOOTSTRAP = f"""
 import os, shutil, subprocess, sys
 shutil.copytree({FILES_DIR!r}, {WORKDIR!r})
 os.makedirs("/work/home")
-env = {{"PYTHONPATH": "{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/work/home",
-       "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}}
-command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=/work/report.xml",
-           "-o", "junit_family=xunit1", *sys.argv[1:]]
+selected = os.path.exists({SELECT_FILE!r})
+env = {{"PYTHONPATH": ("{PLUGIN_DIR}:" if selected else "") + "{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}",
+       "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/work/home", "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}}
+command = [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=/work/report.xml",
+           "-o", "junit_family=xunit1", *(["-p", "committee_select"] if selected else []), *sys.argv[1:]]
 with open("/work/output", "wb") as out:
     code = subprocess.call(command, cwd={WORKDIR!r}, env=env, stdin=subprocess.DEVNULL, stdout=out,
                            stderr=subprocess.STDOUT)
@@ -94,8 +121,9 @@ class TestRun:
         return {t for t, o in self.outcomes.items() if o == "passed"}
 
 
-def _tar(files: Mapping[str, bytes]) -> bytes:
-    """The files under repo/, owned by root and read-only to the tests' user (the bootstrap copies them)."""
+def _tar(files: Mapping[str, bytes], select: Sequence[str] | None = None) -> bytes:
+    """The files under repo/, owned by root and read-only to the tests' user (the bootstrap copies them); with
+    ``select``, the selection plugin and the tests it keeps beside them."""
     subdirectories = sorted({str(p) for name in files for p in Path(name).parents if str(p) != "."})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -103,8 +131,14 @@ def _tar(files: Mapping[str, bytes]) -> bytes:
             info = tarfile.TarInfo(name)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
-        for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(f"repo/{name}")
+        ours = {} if select is None else {"select.txt": "\n".join(select).encode(),
+                                          "plugins/committee_select.py": SELECT_PLUGIN.encode()}  # fmt: skip
+        if ours:
+            info = tarfile.TarInfo("plugins")
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for name, data in [*sorted((f"repo/{n}", d) for n, d in files.items()), *ours.items()]:
+            info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
@@ -171,11 +205,16 @@ class RepoSandbox:
         if self._client is not None:
             self._client.close()
 
-    def run_many(self, variants: Sequence[Mapping[str, bytes]], pytest_args: Sequence[str]) -> list[TestRun]:
+    def run_many(self, variants: Sequence[Mapping[str, bytes]], pytest_args: Sequence[str],
+                 selections: Sequence[Sequence[str] | None] | None = None) -> list[TestRun]:  # fmt: skip
+        chosen = selections or [None] * len(variants)
         with ThreadPoolExecutor(self.parallel) as pool:
-            return list(pool.map(lambda files: self.run(files, pytest_args), variants))
+            return list(pool.map(lambda job: self.run(job[0], pytest_args, job[1]), zip(variants, chosen, strict=True)))
 
-    def run(self, files: Mapping[str, bytes], pytest_args: Sequence[str]) -> TestRun:
+    def run(
+        self, files: Mapping[str, bytes], pytest_args: Sequence[str], select: Sequence[str] | None = None
+    ) -> TestRun:
+        """The suite on ``files``; with ``select``, only those tests (JUnit ids, or test files) of it."""
         assert self._client is not None, "start() first"
         tmpfs = f"rw,nosuid,nodev,size={self.limits.tmpfs_mb}m"
         try:
@@ -193,7 +232,7 @@ class RepoSandbox:
         except (docker.errors.DockerException, requests.RequestException) as e:
             return TestRun({}, "", -1, infra=f"could not create a sandbox container: {e}")
         try:
-            container.put_archive(str(Path(FILES_DIR).parent), _tar(files))
+            container.put_archive(str(Path(FILES_DIR).parent), _tar(files, select))
             container.start()
             try:
                 exit_code = int(container.wait(timeout=self.timeout_s)["StatusCode"])

@@ -212,7 +212,7 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
 
 
 @cli.command()
-@click.argument("benchmark", type=click.Choice(BENCHMARKS))
+@click.argument("benchmark", type=click.Choice([*BENCHMARKS, "fix"]))
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N tasks only.")
 @click.option("--tasks", "task_ids", default=None, help="Comma-separated task ids (e.g. 0,5,HumanEval/7).")
 @click.option("--run-id", default=None, help="Run directory name; rerunning an id resumes it.")
@@ -230,9 +230,23 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
 )
 @model_options
 @committee_options
-def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path, oracle: bool,
-          ablate: bool, **options: Any) -> None:  # fmt: skip
-    """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines."""
+@click.pass_context
+def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None,
+          runs_dir: Path, oracle: bool, ablate: bool, **options: Any) -> None:  # fmt: skip
+    """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines.
+
+    `fix` is the CI bot on bugs injected into real packages (scored on each package's whole suite); of the
+    committee options it takes --samples (default 5 there), --repair (default 1), --containers and --cache, and
+    --ablate runs its levers (whole files, localisation, search/replace blocks).
+    """
+    if benchmark == "fix":
+        if oracle:
+            raise click.UsageError("bench fix has no --oracle: its scoring suite is the repository's own")
+        for name, fix_default in (("samples", 5), ("repair", 1)):  # `committee fix`'s defaults, not solve's
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT:
+                options[name] = fix_default
+        _bench_fix(limit, task_ids, run_id, runs_dir, ablate=ablate, **options)
+        return
     from benchmarks.datasets import load_benchmark
     from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, print_table, table
     from benchmarks.runner import ablation, configurations, run_bench
@@ -267,6 +281,61 @@ def bench(benchmark: str, limit: int | None, task_ids: str | None, run_id: str |
                   f"{run_dir / 'report.png'}; samples: {run_dir}/*.samples.jsonl")  # fmt: skip
     if any(s.infra_errors == s.tasks for s in summaries):
         raise CommitteeError(f"a configuration ended in infra errors on every task (see {run_dir}): check endpoints")
+
+
+def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path, *, ablate: bool,
+               samples: int, repair: int, cheap: str, strong: str, prices: tuple[str, ...], cache_dir: Path,
+               containers: int, **_: Any) -> None:  # fmt: skip
+    from benchmarks.fixbench.cases import load_cases, load_packages
+    from benchmarks.fixbench.run import (
+        ablation,
+        case_rows,
+        configurations,
+        markdown,
+        read_records,
+        run_fix_bench,
+        table_rows,
+    )
+    from sandbox.repo import RepoSandbox
+    from solver.fix import FixConfig, prompt_chars
+    from solver.models import ModelClient, ResponseCache
+
+    if strong == "none":
+        raise click.UsageError("bench fix compares against the strong model: give one with --strong")
+    cases, packages = load_cases(), load_packages()
+    if task_ids:
+        wanted = task_ids.split(",")
+        if unknown := set(wanted) - {c.id for c in cases}:
+            raise CommitteeError(f"no such fix cases: {', '.join(sorted(unknown))}; ids look like {cases[0].id}")
+        cases = [c for c in cases if c.id in wanted]
+    cases = cases[:limit] if limit else cases
+    run_dir = runs_dir / (run_id or f"fix-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
+    console.print(f"fix: {len(cases)} cases from {len({c.package for c in cases})} packages; run directory {run_dir}")
+    with contextlib.ExitStack() as stack, _progress() as bar:
+        for spec in (cheap, strong):
+            validate_spec(spec)
+        endpoints = {}
+        for tier, spec in (("cheap", cheap), ("strong", strong)):
+            endpoints[tier] = open_model(spec, stack, log_dir=run_dir)
+            probe_endpoint(endpoints[tier], tier)
+        clients = {tier: ModelClient(c, tier, cache=ResponseCache(cache_dir), prices=price_table)
+                   for tier, c in endpoints.items()}  # fmt: skip
+        policy = FixConfig(samples=samples, repair_rounds=repair, prompt_chars=prompt_chars(*endpoints.values()))
+        sandbox = RepoSandbox(parallel=containers)
+        stack.callback(sandbox.close)
+        jobs: dict[str, Any] = {}
+
+        def progress(name: str, done: int, total: int, fixed: int) -> None:
+            if name not in jobs:
+                jobs[name] = bar.add_task(name, total=total, rate="")
+            bar.update(jobs[name], completed=done, rate=f"fixed {fixed}/{done}" if done else "")
+
+        configs = ablation(policy) if ablate else configurations(policy)
+        summaries = run_fix_bench(cases, packages, run_dir, configs, clients, sandbox, progress=progress)
+    records = {s.config: read_records(run_dir / f"{s.config}.jsonl") for s in summaries}
+    click.echo(markdown(table_rows(summaries)) + "\n\n" + markdown(case_rows(cases, records)))
+    console.print(f"report: {run_dir / 'report.json'}, {run_dir / 'report.png'}")
 
 
 def printable(text: str) -> str:

@@ -21,6 +21,7 @@ from sandbox.repo import RepoSandbox, TestRun
 from solver.checkout import is_secret
 from solver.errors import ContextTooLong
 from solver.ledger import ModelCall, totals
+from solver.localise import localise
 from solver.models import Messages, ModelConfig
 from solver.patches import PatchError, is_test_file, parse_answer, parse_python
 from solver.protocols import Model
@@ -97,11 +98,13 @@ def context_files(files: Mapping[str, bytes], run: TestRun) -> list[str]:
 
 
 def failure_text(run: TestRun) -> str:
-    """pytest's account of the failures (from its FAILURES section on), cut to its last characters."""
+    """pytest's account of the failures (from its FAILURES section on, without the warnings summary), cut to its
+    last characters."""
     output = run.output
     start = output.find("= FAILURES =")
     start = output.find("= ERRORS =") if start < 0 else start
     text = output[output.rfind("\n", 0, start) + 1 :] if start >= 0 else output
+    text = re.sub(r"\n=+ warnings summary =+\n.*?\n(?=-- Docs:|=)(-- Docs:[^\n]*\n)?", "\n", text, flags=re.DOTALL)
     text = "\n".join(line for line in text.splitlines() if "generated xml file" not in line)  # our report's path
     return text[-MAX_FAILURE_CHARS:]
 
@@ -112,40 +115,124 @@ def prompt_chars(*models: ModelConfig | None) -> int:
     return max(0, min([MAX_PROMPT_CHARS, *fits]))
 
 
-def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int = MAX_PROMPT_CHARS) -> Messages:
-    """The failures, the code they exercise, and the tests, marked read-only, in at most ``max_chars`` characters:
-    the failures' tail gets up to a quarter, and files that do not fit what is left are left out. (Small models
-    echo whatever looks like an answer: the tests are shown last and without the FILE: mark, which makes 1.5B fix
-    the code.)"""
-    failure = failure_text(run)
-    failure = failure[max(0, len(failure) - max_chars // 4) :]
+SMALL_FILE_CHARS = 6_000
+"""A source file this short is shown whole; a longer one as the functions localisation finds in it."""
+MAX_FUNCTIONS = 8
+"""Functions shown at most (small models do worse the more they read, and read slowly)."""
+ANSWER_FORMS = {
+    "files": "for each file you change, FILE: and its path on one line, then the whole corrected file in a python "
+             "code block.",
+    "functions": "for each function you change, FILE: and its path on one line, then the whole corrected function "
+                 "in a python code block (a method inside its class line, as shown).",
+    "search-replace": "for each change, FILE: and its path on one line, then a block\n<<<<<<< SEARCH\n(the lines to "
+                      "change, exactly as they are)\n=======\n(the corrected lines)\n>>>>>>> REPLACE",
+}  # fmt: skip
+EDIT_FORMATS = ("auto", *ANSWER_FORMS)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a prompt shows of the repository."""
+
+    code: list[str]
+    tests: list[str]
+    excerpts: bool = False
+    """Whether some code is shown as functions rather than whole files."""
+
+
+def _block(mark: str, text: str, note: str = "") -> str:
+    return f"{mark}\n```python\n{note}{text}\n```"
+
+
+def whole_files(files: Mapping[str, bytes], run: TestRun, budget: int) -> Context:
+    """The files ``context_files`` picks, whole, in order; a file that does not fit what is left is left out."""
     code: list[str] = []
     tests: list[str] = []
-    budget = max_chars - len(failure) - 800  # 800: the prompt's own words and the files' marks
     for path in context_files(files, run):
         text = files[path].decode(errors="replace").rstrip()
         if len(text) + len(path) + 30 > budget:
             continue
         budget -= len(text) + len(path) + 30
         if is_test_file(path):
-            tests.append(f"# {path}\n```python\n{text}\n```")
+            tests.append(_block(f"# {path}", text))
         else:
-            code.append(f"FILE: {path}\n```python\n{text}\n```")
+            code.append(_block(f"FILE: {path}", text))
+    return Context(code, tests)
+
+
+def localised(files: Mapping[str, bytes], run: TestRun, budget: int) -> Context:
+    """The functions the failure involves (``solver.localise``), most likely first, at most MAX_FUNCTIONS of them
+    within ``budget`` characters: a short file whole, a long one as those functions with their line numbers; and
+    the failing tests' functions."""
+    test_file_of = {t: f for t in run.failing if (f := _test_file(t, files))}
+    chosen, tests = localise(files, run.failing, failure_text(run), test_file_of)
+    code: list[str] = []
+    test_blocks: list[str] = []
+    whole: set[str] = set()
+    excerpts = 0
+
+    def add(blocks: list[str], block: str) -> bool:
+        nonlocal budget
+        if len(block) + 2 > budget:
+            return False
+        blocks.append(block)
+        budget -= len(block) + 2
+        return True
+
+    for d in tests[:5]:
+        text = d.text(files)
+        add(test_blocks, _block(f"# {d.path}", text, f"# lines {d.start}-{d.end}\n"))
+    for d in chosen:
+        if d.path in whole or is_secret(d.path) or excerpts >= MAX_FUNCTIONS:
+            continue
+        source = files[d.path].decode(errors="replace").rstrip()
+        if len(source) <= SMALL_FILE_CHARS and add(code, _block(f"FILE: {d.path}", source)):
+            whole.add(d.path)
+        elif add(code, _block(f"FILE: {d.path}", d.text(files), f"# lines {d.start}-{d.end} of {d.path}\n")):
+            excerpts += 1
+    return Context(code, test_blocks, excerpts=bool(excerpts))
+
+
+def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int = MAX_PROMPT_CHARS, *,
+               localise: bool = True, edit_format: str = "auto") -> Messages:  # fmt: skip
+    """The failures, the code they exercise, and the tests, marked read-only, in at most ``max_chars`` characters:
+    the failures' tail gets up to a quarter. The code is the functions the failure involves (``localise``), or
+    whole files that fit. (Small models echo whatever looks like an answer: the tests are shown last and without
+    the FILE: mark, which makes 1.5B fix the code.)"""
+    failure = failure_text(run)
+    failure = failure[max(0, len(failure) - max_chars // 4) :]
+    budget = max_chars - len(failure) - 1000  # the prompt's own words
+    context = localised(files, run, budget) if localise else Context([], [])
+    if not context.code:  # nothing the failure calls is a function of the repository: show what it imports
+        context = whole_files(files, run, budget)
+    where = ("The bug is in this code (the functions the failure involves; long files in part, with their line "
+             "numbers):" if context.excerpts else "The bug is in this code:")  # fmt: skip
+    form = ANSWER_FORMS[answer_form(edit_format, context)]
     user = (
         f"Running `{test_cmd}` gives:\n```\n{failure}\n```\n\n"
-        "The tests are right. The bug is in this code:\n\n" + "\n\n".join(code) + "\n\n"
-        "The tests, for reference (do not change them):\n\n" + "\n\n".join(tests) + "\n\n"
-        "Answer with the corrected code: for each file you change, FILE: and its path on one line, then the whole "
-        "corrected file in a python code block."
+        f"The tests are right. {where}\n\n"
+        + "\n\n".join(context.code)
+        + "\n\n"
+        + "The tests, for reference (do not change them):\n\n"
+        + "\n\n".join(context.tests)
+        + "\n\n"
+        f"Answer with the corrected code: {form}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def answer_form(edit_format: str, context: Context) -> str:
+    """``auto``: whole functions where some code is shown in part, whole files where all of it is whole."""
+    if edit_format == "auto":
+        return "functions" if context.excerpts else "files"
+    return edit_format
 
 
 def repair_prompt(first: Messages, answer: str, problem: str) -> Messages:
     """The first prompt, the latest answer and what went wrong with it (only the latest attempt: small models do
     worse with their earlier mistakes in view)."""
     return [*first, {"role": "assistant", "content": answer},
-            {"role": "user", "content": f"{problem}\n\nFix it: answer again with the complete files."}]  # fmt: skip
+            {"role": "user", "content": f"{problem}\n\nFix it: answer again in the same form."}]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -157,6 +244,8 @@ class Attempt:
     """None when the answer held no usable patch."""
     problem: str = ""
     """What was wrong, in words for the model."""
+    partial: bool = False
+    """``run`` ran only the failing tests and their neighbours (a patch they rejected)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +259,14 @@ class FixConfig:
     """Let patches change build, test and CI configuration and non-Python files (never tests, .git or secrets)."""
     prompt_chars: int = MAX_PROMPT_CHARS
     """The first prompt's size: ``prompt_chars(cheap, strong)`` fits both tiers' contexts."""
+    localise: bool = True
+    """Show the functions the failure involves (long files in part) rather than whole files."""
+    failing_first: bool = True
+    """Run a patch on the failing tests (and the test files importing what it changes) first, and the whole
+    suite only when those pass."""
+    edit_format: str = "auto"
+    """What the prompt asks for: whole ``files``, whole ``functions``, ``search-replace`` blocks, or ``auto``
+    (functions where code is shown in part). Every form is accepted whatever was asked."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +283,10 @@ class FixResult:
     samples: int = 0
     calls: tuple[ModelCall, ...] = ()
     detail: str = ""
+    full_runs: int = 0
+    """Runs of the whole suite for patches (the first run, of the unpatched code, not counted)."""
+    quick_runs: int = 0
+    """Runs of the failing tests and their neighbours only (failing first)."""
     allow_config: bool = False
 
     def summary(self, test_cmd: str) -> str:
@@ -243,9 +344,11 @@ class _Fixer:
     """The bookkeeping of one repository's fix: every answer as an Attempt, each distinct patch run once."""
 
     def __init__(self, files: dict[str, bytes], sandbox: RepoSandbox, pytest_args: list[str], before: TestRun,
-                 first: Messages, allow_config: bool) -> None:  # fmt: skip
+                 first: Messages, allow_config: bool, failing_first: bool = False) -> None:  # fmt: skip
         self.files, self.sandbox, self.pytest_args, self.before, self.first = files, sandbox, pytest_args, before, first
-        self.allow_config = allow_config
+        self.allow_config, self.failing_first = allow_config, failing_first
+        self.full_runs = self.quick_runs = 0
+        self._test_imports: dict[str, set[str]] | None = None
         self.attempts: list[Attempt] = []
         self.tried: dict[tuple[tuple[str, bytes], ...], Attempt] = {}
         """Each distinct patch's first attempt: a patch answered again is judged by that run."""
@@ -254,12 +357,14 @@ class _Fixer:
         self.too_long = ""
         """The first prompt the model's context could not hold, in words, if any."""
 
-    def judge(self, after: TestRun) -> str:
-        """ "" when the patch is accepted, else what is wrong with it."""
+    def judge(self, after: TestRun, *, partial: bool = False) -> str:
+        """ "" when the patch is accepted, else what is wrong with it; ``partial``: of a run of some tests only,
+        judged on those it ran."""
         if after.infra:
             return after.infra
+        passed_before = self.before.passing & set(after.outcomes) if partial else self.before.passing
         still = sorted(self.before.failing - after.passing)
-        broken = sorted(self.before.passing - after.passing)
+        broken = sorted(passed_before - after.passing)
         if not still and not broken:
             return ""
         parts = [f"Still failing: {_some(still)}." if still else "",
@@ -290,10 +395,37 @@ class _Fixer:
                 self.attempts.append(replace(self.tried[key], tier=model.tier, answer=sample.text))
             elif key not in fresh:
                 fresh[key] = sample.text
-        runs = self.sandbox.run_many([{**self.files, **dict(key)} for key in fresh], self.pytest_args)
-        for (key, text), run in zip(fresh.items(), runs, strict=True):
-            self.tried[key] = Attempt(model.tier, text, dict(key), run, self.judge(run))
+        runs = self.run([dict(key) for key in fresh])
+        for (key, text), (run, partial) in zip(fresh.items(), runs, strict=True):
+            self.tried[key] = Attempt(model.tier, text, dict(key), run, self.judge(run, partial=partial), partial)
             self.attempts.append(self.tried[key])
+
+    def run(self, patches: list[dict[str, bytes]]) -> list[tuple[TestRun, bool]]:
+        """Each patch's run of the suite, and whether it ran only some tests. Failing first: a patch runs the
+        failing tests and the test files that import what it changes, and only one that passes those runs the
+        whole suite (whose run then judges it)."""
+        variants = [{**self.files, **changes} for changes in patches]
+        if not self.failing_first:
+            self.full_runs += len(variants)
+            return [(run, False) for run in self.sandbox.run_many(variants, self.pytest_args)]
+        quick = self.sandbox.run_many(variants, self.pytest_args, [self.selection(c) for c in patches])
+        self.quick_runs += len(quick)
+        runs = [(run, True) for run in quick]
+        # A quick run that did not reach every failing test (its ids mean something else here) proves nothing.
+        again = [i for i, run in enumerate(quick)
+                 if not self.judge(run, partial=True) or not self.before.failing <= set(run.outcomes)]  # fmt: skip
+        self.full_runs += len(again)
+        for i, run in zip(again, self.sandbox.run_many([variants[i] for i in again], self.pytest_args), strict=True):
+            runs[i] = (run, False)
+        return runs
+
+    def selection(self, changes: Mapping[str, bytes]) -> list[str]:
+        """The failing tests' ids and the test files that import a file the patch changes."""
+        if self._test_imports is None:
+            tests = [p for p in self.files if p.endswith(".py") and is_test_file(p)]
+            self._test_imports = {t: set(_imports(t, self.files)) for t in tests}
+        importing = [t for t, imported in self._test_imports.items() if imported & set(changes)]
+        return sorted(self.before.failing) + sorted(importing)
 
     def repair(self, model: Model, latest: Attempt | None, rounds: int) -> None:
         """Rounds in which a failed patch goes back to ``model`` with its test output, each repairing the previous
@@ -313,7 +445,8 @@ class _Fixer:
 
         def score(a: Attempt) -> tuple[int, int]:
             assert a.run is not None
-            return (len(self.before.failing & a.run.passing), -len(self.before.passing - a.run.passing))
+            passed_before = self.before.passing & set(a.run.outcomes) if a.partial else self.before.passing
+            return (len(self.before.failing & a.run.passing), -len(passed_before - a.run.passing))
 
         return max(ran, key=score, default=None)
 
@@ -328,8 +461,10 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
             return FixResult("infra error", detail=f"pytest exited {before.exit_code} without a failing test:\n"
                                                    f"{before.output[-2000:]}")  # fmt: skip
         return FixResult("nothing to fix")
-    first = fix_prompt(files, before, test_cmd, config.prompt_chars)
-    fixer = _Fixer(files, sandbox, pytest_args, before, first, config.allow_config)
+    first = fix_prompt(
+        files, before, test_cmd, config.prompt_chars, localise=config.localise, edit_format=config.edit_format
+    )
+    fixer = _Fixer(files, sandbox, pytest_args, before, first, config.allow_config, config.failing_first)
     if config.samples:
         fixer.draw(cheap, fixer.first, 1, greedy=True)
         if not fixer.accepted() and config.samples > 1:
@@ -340,7 +475,8 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
         fixer.repair(strong, fixer.attempts[-1], config.repair_rounds)
     ran = [a.run for a in fixer.tried.values() if a.run is not None]
     result = FixResult("not fixed", failing_before=tuple(sorted(before.failing)), candidates=len(ran),
-                       samples=fixer.samples, calls=tuple(fixer.calls), allow_config=config.allow_config)  # fmt: skip
+                       samples=fixer.samples, calls=tuple(fixer.calls), allow_config=config.allow_config,
+                       full_runs=fixer.full_runs, quick_runs=fixer.quick_runs)  # fmt: skip
     if (chosen := fixer.accepted()) is not None:
         diff = unified_diff(files, chosen.changes)
         return replace(result, status="fixed", changes=chosen.changes, diff=diff, tier=chosen.tier)

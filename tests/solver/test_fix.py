@@ -212,3 +212,26 @@ def test_a_repair_prompt_too_long_for_the_cheap_context_goes_on_to_the_strong_mo
         result = fix_fixture("off_by_one", *clients(server), FixConfig(samples=2, repair_rounds=1))
     assert (result.status, result.tier) == ("fixed", "strong")
     assert sum(1 for r in server.requests if len(r["messages"]) > 2) == 1  # refused once, never retried
+
+
+def test_failing_first_runs_the_failing_tests_then_the_whole_suite_only_for_a_patch_that_passes_them(
+    server: FakeServer,
+) -> None:
+    files = snapshot(FIXTURES / "fix_breaks_other")
+    failing = "tests.test_names::test_sorting_ignores_case"
+    sandbox = RepoSandbox()
+    sandbox.start(files)
+    try:
+        assert sandbox.run(files, [], select=[failing]).outcomes == {failing: "failed"}
+        everything = {"tests.test_names::test_normalize_keeps_case": "passed", failing: "failed"}
+        assert sandbox.run(files, [], select=["tests/test_names.py"]).outcomes == everything
+        # A module of the repository's own named like our plugin is not the one pytest loads.
+        shadow = {**files, "committee_select.py": b"def pytest_collection_modifyitems(items):\n    items[:] = []\n"}
+        assert sandbox.run(shadow, [], select=[failing]).outcomes == {failing: "failed"}
+    finally:
+        sandbox.close()
+    # The obvious fix passes the failing test but breaks another in the same file: the quick run already says so.
+    result = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5))
+    assert result.status == "fixed" and (result.quick_runs, result.full_runs) == (3, 1)
+    slow = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5, failing_first=False))
+    assert slow.changes == result.changes and (slow.quick_runs, slow.full_runs) == (0, 3)

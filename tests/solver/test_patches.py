@@ -50,3 +50,58 @@ def test_a_unified_diff() -> None:
 def test_refused(answer: str, why: str) -> None:
     with pytest.raises(PatchError, match=why):
         parse_answer(answer, FILES)
+
+
+CLASSES = {
+    "pkg/shapes.py": (b"import math\n\n\nclass Circle:\n    def __init__(self, r):\n        self.r = r\n\n"
+                      b"    def area(self):\n        return 3 * self.r * self.r\n\n    def grow(self, k):\n"
+                      b"        return Circle(self.r * k)\n\n\ndef unit():\n    return Circle(1)\n"),
+    "tests/test_shapes.py": b"from pkg.shapes import Circle\n",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # the class, with only the method it fixed
+        "FILE: pkg/shapes.py\n```python\nclass Circle:\n    def area(self):\n        return math.pi * self.r ** 2\n```",
+        # the method on its own, dedented, and no file named
+        "```python\ndef area(self):\n    return math.pi * self.r ** 2\n```",
+        # a search/replace block, its lines dedented
+        "pkg/shapes.py\n```\n<<<<<<< SEARCH\ndef area(self):\n    return 3 * self.r * self.r\n=======\n"
+        "def area(self):\n    return math.pi * self.r ** 2\n>>>>>>> REPLACE\n```",
+        # a search/replace block with no file named: the one source file holding its text
+        "<<<<<<< SEARCH\n        return 3 * self.r * self.r\n=======\n        return math.pi * self.r ** 2\n"
+        ">>>>>>> REPLACE",
+    ],
+)
+def test_one_method_replaces_its_namesake_and_keeps_the_class(answer: str) -> None:
+    new = parse_answer(answer, CLASSES)["pkg/shapes.py"].decode()
+    assert "    def area(self):\n        return math.pi * self.r ** 2\n" in new
+    assert new.count("def ") == 4 and "def grow(self, k):" in new and new.startswith("import math")
+
+
+def test_a_helper_the_answer_adds_goes_before_the_function_it_fixes() -> None:
+    answer = "```python\ndef _square(x):\n    return x * x\n\n\ndef area(r):\n    return math.pi * _square(r)\n```"
+    new = parse_answer(answer, FILES)["calc.py"].decode()
+    assert new.index("def _square") < new.index("def area") < new.index("def double")
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ("pkg/shapes.py\n<<<<<<< SEARCH\n    return 4\n=======\n    return 5\n>>>>>>> REPLACE", "not in pkg/shapes.py"),
+        ("pkg/shapes.py\n<<<<<<< SEARCH\n\n=======\n    return 5\n>>>>>>> REPLACE", "empty SEARCH"),
+        ("<<<<<<< SEARCH\nreturn 4\n=======\nreturn 5\n>>>>>>> REPLACE", "names no file"),
+        ("../x.py\n<<<<<<< SEARCH\nreturn 4\n=======\nreturn 5\n>>>>>>> REPLACE", "outside the repository"),
+    ],
+)
+def test_a_search_replace_block_applies_exactly_or_is_refused(answer: str, why: str) -> None:
+    with pytest.raises(PatchError, match=why):
+        parse_answer(answer, CLASSES)
+
+
+def test_a_search_text_found_twice_is_refused() -> None:
+    files = {"m.py": b"def f():\n    return 1\n\n\ndef g():\n    return 1\n"}
+    with pytest.raises(PatchError, match="exactly once"):
+        parse_answer("m.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE", files)

@@ -1,0 +1,71 @@
+"""Localisation on a repository laid out as users' are: a src/ package that re-exports through a relative import, a
+module of hundreds of lines (the standard library's textwrap, with a bug in a method three calls below the test),
+and the tests in another file."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from sandbox.repo import TestRun
+from solver.fix import fix_prompt
+from solver.localise import definitions, frames, localise
+from solver.patches import parse_answer
+
+CORE = Path(textwrap.__file__).read_text()
+BUG = "            width = self.width - len(indent)"
+BUGGY = CORE.replace(BUG, "            width = self.width - len(indent) - 1")
+FILES = {
+    "src/wrapkit/__init__.py": b'"""Text wrapping."""\nfrom .core import TextWrapper, dedent, fill, wrap\n',
+    "src/wrapkit/core.py": BUGGY.encode(),
+    "tests/test_fill.py": b"import wrapkit\n\n\ndef test_fill_keeps_width():\n"
+    b"    assert wrapkit.fill('aa bb cc', width=5) == 'aa bb\\ncc'\n\n\ndef test_other():\n    assert True\n",
+    "pyproject.toml": b"[project]\nname = 'wrapkit'\n",
+}
+FAILED = TestRun(
+    {"tests.test_fill::test_fill_keeps_width": "failed", "tests.test_fill::test_other": "passed"},
+    "=== FAILURES ===\n___ test_fill_keeps_width ___\n\n    def test_fill_keeps_width():\n"
+    ">       assert wrapkit.fill('aa bb cc', width=5) == 'aa bb\\ncc'\nE       AssertionError\n\n"
+    "tests/test_fill.py:5: AssertionError\n",
+    1,
+)
+
+
+def test_the_buggy_method_three_calls_below_the_test_is_found_through_the_re_export() -> None:
+    assert BUGGY != CORE
+    chosen, tests = localise(FILES, FAILED.failing, FAILED.output, {t: "tests/test_fill.py" for t in FAILED.failing})
+    names = [d.qualname for d in chosen]
+    assert "TextWrapper._wrap_chunks" in names and "fill" in names
+    assert names.index("fill") < names.index("TextWrapper._wrap_chunks")
+    assert "dedent" not in names  # not on the path of the failure
+    assert [t.qualname for t in tests] == ["test_fill_keeps_width"]
+
+
+def test_the_prompt_shows_the_functions_not_the_long_module_and_an_answer_in_kind_merges_back() -> None:
+    prompt = fix_prompt(FILES, FAILED, "pytest")[1]["content"]
+    assert "def _wrap_chunks(self, chunks):" in prompt and "class TextWrapper:" in prompt
+    assert "def dedent(" not in prompt
+    assert len(prompt) < len(CORE) and "# lines " in prompt and "whole corrected function" in prompt
+    assert "def test_fill_keeps_width" in prompt and "def test_other" not in prompt
+    # The answer the prompt asks for: the method inside its class line, merged into the long file.
+    start = BUGGY.index("    def _wrap_chunks(self, chunks):")
+    method = BUGGY[start : BUGGY.index("    def _split_chunks", start)].replace(" - len(indent) - 1", " - len(indent)")
+    answer = f"FILE: src/wrapkit/core.py\n```python\nclass TextWrapper:\n{method}```\n"
+    assert parse_answer(answer, FILES) == {"src/wrapkit/core.py": CORE.encode()}
+
+
+def test_a_traceback_frame_puts_its_function_first() -> None:
+    raised = TestRun({"tests.test_fill::test_fill_keeps_width": "failed"},
+                     "src/wrapkit/core.py:120: in _munge_whitespace\n    text = text.expandtabs(self.tabsize)\n"
+                     "E   TypeError\n/usr/lib/python3/x.py:3: in f\n", 1)  # fmt: skip
+    assert frames(raised.output, FILES) == [("src/wrapkit/core.py", 120)]
+    chosen, _ = localise(FILES, raised.failing, raised.output, {})
+    inside = [d for d in definitions("src/wrapkit/core.py", FILES["src/wrapkit/core.py"]) if d.start <= 120 <= d.end]
+    assert chosen[0] == inside[0]
+
+
+def test_hostile_sources_are_localised_without_a_crash() -> None:
+    files = {"evil.py": b"x = (" * 100_000, "deep.py": b"def f(" + b"a=(" * 50_000 + b"):\n  pass\n",
+             "tests/test_evil.py": b"def test_x():\n    f()\n"}  # fmt: skip
+    chosen, _ = localise(files, {"tests.test_evil::test_x"}, "evil.py:99999999999: boom", {})
+    assert chosen == []
