@@ -75,11 +75,12 @@ BOOTSTRAP = f"""
 import os, shutil, subprocess, sys
 shutil.copytree({FILES_DIR!r}, {WORKDIR!r})
 os.makedirs("/work/home")
+# --tb=short: a line a frame (the prompt shows the code itself); a --tb of the test command comes later and wins.
 selected = os.path.exists({SELECT_FILE!r})
 env = {{"PYTHONPATH": ("{PLUGIN_DIR}:" if selected else "") + "{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}",
        "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/work/home", "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}}
 command = [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=/work/report.xml",
-           "-o", "junit_family=xunit1", *(["-p", "committee_select"] if selected else []), *sys.argv[1:]]
+           "-o", "junit_family=xunit1", "--tb=short", *(["-p", "committee_select"] if selected else []), *sys.argv[1:]]
 with open("/work/output", "wb") as out:
     code = subprocess.call(command, cwd={WORKDIR!r}, env=env, stdin=subprocess.DEVNULL, stdout=out,
                            stderr=subprocess.STDOUT)

@@ -188,7 +188,7 @@ def localised(files: Mapping[str, bytes], run: TestRun, budget: int) -> Context:
         source = files[d.path].decode(errors="replace").rstrip()
         if len(source) <= SMALL_FILE_CHARS and add(code, _block(f"FILE: {d.path}", source)):
             whole.add(d.path)
-        elif add(code, _block(f"FILE: {d.path}", d.text(files), f"# lines {d.start}-{d.end} of {d.path}\n")):
+        elif add(code, _block(f"FILE: {d.path}", d.text(files, short_docstring=True), f"# lines {d.start}-{d.end}\n")):
             excerpts += 1
     return Context(code, test_blocks, excerpts=bool(excerpts))
 
@@ -205,8 +205,9 @@ def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_char
     context = localised(files, run, budget) if localise else Context([], [])
     if not context.code:  # nothing the failure calls is a function of the repository: show what it imports
         context = whole_files(files, run, budget)
-    where = ("The bug is in this code (the functions the failure involves; long files in part, with their line "
-             "numbers):" if context.excerpts else "The bug is in this code:")  # fmt: skip
+    where = ("The bug is in this code (the functions the failure involves; of long files only those, their "
+             "docstrings cut to the first line, which is kept as it is):" if context.excerpts
+             else "The bug is in this code:")  # fmt: skip
     form = ANSWER_FORMS[answer_form(edit_format, context)]
     user = (
         f"Running `{test_cmd}` gives:\n```\n{failure}\n```\n\n"

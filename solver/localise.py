@@ -37,14 +37,23 @@ class Definition:
     """A method's ``class ...:`` line, else empty."""
     calls: frozenset[str]
     """Names it calls (functions by name, methods by attribute)."""
+    docstring: tuple[int, int] | None = None
+    """Lines of its docstring (first, last), if it has one."""
 
     @property
     def name(self) -> str:
         return self.qualname.rsplit(".", 1)[-1]
 
-    def text(self, files: Mapping[str, bytes]) -> str:
-        lines = files[self.path].decode(errors="replace").splitlines()
-        body = "\n".join(lines[self.start - 1 : self.end])
+    def text(self, files: Mapping[str, bytes], *, short_docstring: bool = False) -> str:
+        """Its source (a method's after its class line); ``short_docstring``: a docstring of many lines cut to its
+        first, closed again (what a model needs to read, and to echo back, of it)."""
+        lines = files[self.path].decode(errors="replace").splitlines()[self.start - 1 : self.end]
+        if short_docstring and self.docstring and self.docstring[1] > self.docstring[0]:
+            first, last = (n - self.start for n in self.docstring)
+            quote = next((q for q in ('"""', "'''") if q in lines[first]), '"""')
+            head = lines[first].rstrip()
+            lines[first : last + 1] = [head if head.endswith(quote) and head.count(quote) > 1 else head + quote]
+        body = "\n".join(lines)
         return f"{self.owner_line}\n{body}" if self.owner_line else body
 
 
@@ -74,8 +83,10 @@ def definitions(path: str, source: bytes) -> list[Definition]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
                 owner_line = lines[owner.lineno - 1].rstrip() if owner is not None else ""
+                first = node.body[0]
+                doc = (first.lineno, first.end_lineno or first.lineno) if ast.get_docstring(node) is not None else None
                 found.append(Definition(path, prefix + node.name, start, node.end_lineno or start, owner_line,
-                                        _called(node)))  # fmt: skip
+                                        _called(node), doc))  # fmt: skip
             elif isinstance(node, ast.ClassDef):
                 visit(node.body, node, f"{prefix}{node.name}.")
 

@@ -256,7 +256,28 @@ def _replacements(target: Definition, node: Definition, old_lines: list[str],
         if new_members and not set(old_members) <= set(new_members):
             return [span for name, member in new_members.items() if name in old_members
                     for span in _replacements(old_members[name], member, old_lines, new_lines)]  # fmt: skip
-    return [(_start(target) - 1, target.end_lineno or target.lineno, _source(node, new_lines, target.col_offset))]
+    text = _source(node, new_lines, target.col_offset)
+    if not isinstance(node, ast.ClassDef) and not isinstance(target, ast.ClassDef):
+        text = _keep_docstring(target, node, old_lines, text)
+    return [(_start(target) - 1, target.end_lineno or target.lineno, text)]
+
+
+def _keep_docstring(target: Definition, node: Definition, old_lines: list[str], text: str) -> str:
+    """The answered function's text with the original's docstring where the answer has none or the first line
+    only (prompts cut long docstrings to their first line; a fix keeps them whole)."""
+    original, answered = ast.get_docstring(target, clean=False), ast.get_docstring(node, clean=False)
+    if original is None or (answered is not None and not original.startswith(answered.rstrip())):
+        return text
+    if node.body[0].lineno == node.lineno or target.body[0].lineno == target.lineno:
+        return text  # a one-line definition: nothing to put back
+    doc = old_lines[target.body[0].lineno - 1 : target.body[0].end_lineno]
+    lines = text.splitlines(keepends=True)
+    first = node.body[0].lineno - _start(node)
+    if answered is None:
+        lines[first:first] = doc
+    else:
+        lines[first : node.body[0].end_lineno - _start(node) + 1] = doc  # type: ignore[operator]
+    return "".join(lines)
 
 
 def _merge(original: str, block: str) -> str:

@@ -47,10 +47,11 @@ def test_the_prompt_shows_the_functions_not_the_long_module_and_an_answer_in_kin
     assert "def dedent(" not in prompt
     assert len(prompt) < len(CORE) and "# lines " in prompt and "whole corrected function" in prompt
     assert "def test_fill_keeps_width" in prompt and "def test_other" not in prompt
-    # The answer the prompt asks for: the method inside its class line, merged into the long file.
-    start = BUGGY.index("    def _wrap_chunks(self, chunks):")
-    method = BUGGY[start : BUGGY.index("    def _split_chunks", start)].replace(" - len(indent) - 1", " - len(indent)")
-    answer = f"FILE: src/wrapkit/core.py\n```python\nclass TextWrapper:\n{method}```\n"
+    # The answer the prompt asks for: the method inside its class line as shown (its docstring cut to one line),
+    # corrected, merges back into the long file as the original code, docstring and all.
+    shown = next(b for b in prompt.split("```python\n") if "def _wrap_chunks" in b).split("```")[0]
+    assert '        """_wrap_chunks(chunks : [string]) -> [string]"""\n' in shown
+    answer = f"FILE: src/wrapkit/core.py\n```python\n{shown.replace(' - len(indent) - 1', ' - len(indent)')}```\n"
     assert parse_answer(answer, FILES) == {"src/wrapkit/core.py": CORE.encode()}
 
 

@@ -105,3 +105,23 @@ def test_a_search_text_found_twice_is_refused() -> None:
     files = {"m.py": b"def f():\n    return 1\n\n\ndef g():\n    return 1\n"}
     with pytest.raises(PatchError, match="exactly once"):
         parse_answer("m.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE", files)
+
+
+DOCUMENTED = {
+    "lib.py": b'def pick(items, n=1):\n    """Pick n items.\n\n    >>> pick([1, 2])\n    [1]\n    """\n'
+    b"    return items[:n + 1]\n\n\ndef other():\n    return 2\n",
+}
+
+
+@pytest.mark.parametrize(
+    "shown_docstring",
+    ['    """Pick n items."""\n', "", '    """Pick n items.\n\n    >>> pick([1, 2])\n    [1]\n    """\n'],
+)
+def test_a_docstring_cut_short_or_left_out_in_the_answer_is_kept_whole(shown_docstring: str) -> None:
+    answer = f"FILE: lib.py\n```python\ndef pick(items, n=1):\n{shown_docstring}    return items[:n]\n```"
+    assert parse_answer(answer, DOCUMENTED)["lib.py"] == DOCUMENTED["lib.py"].replace(b"[:n + 1]", b"[:n]")
+
+
+def test_a_new_docstring_in_the_answer_is_the_answer() -> None:
+    answer = 'FILE: lib.py\n```python\ndef pick(items, n=1):\n    """The first n."""\n    return items[:n]\n```'
+    assert b'"""The first n."""' in parse_answer(answer, DOCUMENTED)["lib.py"]
