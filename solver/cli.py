@@ -336,6 +336,8 @@ def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs
     records = {s.config: read_records(run_dir / f"{s.config}.jsonl") for s in summaries}
     click.echo(markdown(table_rows(summaries)) + "\n\n" + markdown(case_rows(cases, records)))
     console.print(f"report: {run_dir / 'report.json'}, {run_dir / 'report.png'}")
+    if any(s.cases and s.infra_errors == s.cases for s in summaries):
+        raise CommitteeError(f"a configuration ended in infra errors on every case (see {run_dir}): check Docker")
 
 
 def printable(text: str) -> str:

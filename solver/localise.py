@@ -3,23 +3,30 @@
 From the failing tests (their ids name their functions) and pytest's tracebacks (``path:line`` of each frame),
 the functions involved are found by walking the calls outward: the functions the traceback passes through, then
 the repository's definitions of what the failing tests call, then what those call, and so on. Names are matched
-by name (a method by its attribute name), so a call through a package's re-exports or an instance still finds its
-definition; a name defined in many places (``get``, ``run``) is too vague to follow. Pure text work on the
-repository's sources (every parse goes through ``parse_python``): nothing runs.
+by name (a method by its attribute name, a class by its special methods and its bases'), so a call through a
+package's re-exports or an instance still finds its definition; a name defined in many places (``get``, ``run``)
+is too vague to follow. Pure text work on the repository's sources (every parse goes through ``parse_python``):
+nothing runs.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from solver.diffs import lines_of
 from solver.patches import is_test_file, parse_python
 
 MAX_DEFINITIONS_PER_NAME = 3
 """A name with more definitions than this in the repository says too little about where a call goes."""
 DEPTH = 3
+MAX_SOURCE_BYTES = 2 * 2**20
+"""A larger file is data or generated code: not parsed (a parse runs at about 100k lines a second)."""
+ENOUGH = 40
+"""The walk stops once it has this many functions: a prompt shows far fewer."""
 FRAME = re.compile(r"([\w./-]+\.py):(\d{1,7})\b")
 
 
@@ -47,7 +54,8 @@ class Definition:
     def text(self, files: Mapping[str, bytes], *, short_docstring: bool = False) -> str:
         """Its source (a method's after its class line); ``short_docstring``: a docstring of many lines cut to its
         first, closed again (what a model needs to read, and to echo back, of it)."""
-        lines = files[self.path].decode(errors="replace").splitlines()[self.start - 1 : self.end]
+        lines = [line.rstrip("\n") for line in lines_of(files[self.path].decode(errors="replace"))]
+        lines = lines[self.start - 1 : self.end]
         if short_docstring and self.docstring and self.docstring[1] > self.docstring[0]:
             first, last = (n - self.start for n in self.docstring)
             quote = next((q for q in ('"""', "'''") if q in lines[first]), '"""')
@@ -55,6 +63,12 @@ class Definition:
             lines[first : last + 1] = [head if head.endswith(quote) and head.count(quote) > 1 else head + quote]
         body = "\n".join(lines)
         return f"{self.owner_line}\n{body}" if self.owner_line else body
+
+
+@functools.lru_cache(maxsize=512)
+def _tree(source: bytes) -> ast.Module | None:
+    """A file's syntax tree, parsed once for the several walks over it (a parse is most of their cost)."""
+    return parse_python(source)
 
 
 def _called(node: ast.AST) -> frozenset[str]:
@@ -72,10 +86,10 @@ def _called(node: ast.AST) -> frozenset[str]:
 def definitions(path: str, source: bytes) -> list[Definition]:
     """The functions and methods of a file (nested classes' methods too; a function nested in a function belongs
     to it)."""
-    tree = parse_python(source)
+    tree = _tree(source)
     if tree is None:
         return []
-    lines = source.decode(errors="replace").splitlines()
+    lines = [line.rstrip("\n") for line in lines_of(source.decode(errors="replace"))]
     found: list[Definition] = []
 
     def visit(body: list[ast.stmt], owner: ast.ClassDef | None, prefix: str) -> None:
@@ -94,11 +108,21 @@ def definitions(path: str, source: bytes) -> list[Definition]:
     return found
 
 
-def _test_function(test_id: str, path: str, defs: list[Definition]) -> Definition | None:
-    """The definition a JUnit test id (``tests.test_x.TestY::test_z[param]``) names in its file."""
-    name = test_id.split("::")[-1].split("[")[0]
-    owner = test_id.split("::")[0].rsplit(".", 1)[-1]
-    matches = [d for d in defs if d.path == path and d.name == name]
+def classes(path: str, source: bytes) -> dict[str, tuple[str, ...]]:
+    """The file's classes (nested too) and the names of their bases."""
+    tree = _tree(source)
+    if tree is None:
+        return {}
+    return {node.name: tuple(b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
+                             for b in node.bases)
+            for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}  # fmt: skip
+
+
+def _test_function(test_id: str, defs: list[Definition]) -> Definition | None:
+    """The definition a JUnit test id (``tests.test_x.TestY::test_z[param]``) names among its file's ``defs``."""
+    where, _, name = test_id.partition("[")[0].rpartition("::")  # parameters may hold "::"
+    name, owner = name or where, where.rsplit(".", 1)[-1]
+    matches = [d for d in defs if d.name == name]
     return next((d for d in matches if d.qualname.startswith(f"{owner}.")), matches[0] if matches else None)
 
 
@@ -112,28 +136,67 @@ def frames(output: str, files: Mapping[str, bytes]) -> list[tuple[str, int]]:
     return list(dict.fromkeys(found))
 
 
+def module_calls(source: bytes) -> frozenset[str]:
+    """Names the module calls as it is imported (outside its functions and classes, and not under ``if __name__ ==
+    "__main__"``): set-up that later calls depend on."""
+    tree = _tree(source)
+    if tree is None:
+        return frozenset()
+    top = [
+        n
+        for n in tree.body
+        if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and not (isinstance(n, ast.If) and "__main__" in ast.dump(n.test))
+    ]  # not what runs as a script
+    return frozenset(name for node in top for name in _called(node))
+
+
 def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
              test_file_of: Mapping[str, str]) -> tuple[list[Definition], list[Definition]]:  # fmt: skip
     """(source functions, most likely first; the failing tests' functions). ``test_file_of`` maps a failing test's id
-    to its file."""
-    sources = [p for p in files if p.endswith(".py")]
-    defs = [d for p in sorted(sources) for d in definitions(p, files[p])]
-    code = [d for d in defs if not is_test_file(d.path)]
+    to its file. The walk goes through the tests' own helpers (a harness in a test file) but shows only source;
+    last come the functions a chosen module calls as it is imported."""
+    sources = sorted(p for p in files if p.endswith(".py") and len(files[p]) <= MAX_SOURCE_BYTES)
+    defs = [d for p in sources for d in definitions(p, files[p])]
     by_name: dict[str, list[Definition]] = {}
-    for d in code:
+    by_path: dict[str, list[Definition]] = {}
+    methods: dict[str, list[Definition]] = {}
+    for d in defs:
         by_name.setdefault(d.name, []).append(d)
-    tests = [t for i in sorted(failing) if i in test_file_of and (t := _test_function(i, test_file_of[i], defs))]
-    tests = list(dict.fromkeys(tests))
-    chosen: list[Definition] = []
+        by_path.setdefault(d.path, []).append(d)
+        if "." in d.qualname:
+            methods.setdefault(d.qualname.split(".")[-2], []).append(d)
+    bases = {name: b for p in sources for name, b in classes(p, files[p]).items()}
+
+    def called(name: str) -> list[Definition]:
+        """What a call of ``name`` may run: the functions and methods of that name, or, for a class, its special
+        methods and its bases' (``__init__``, and what operators run: ``cache[key] = value`` runs ``__setitem__``;
+        the methods it calls by name are found by name)."""
+        if name in bases:
+            family: list[str] = []
+            todo = [name]
+            while todo and len(family) < 10:
+                cls = todo.pop(0)
+                family.append(cls)
+                todo += [b for b in bases.get(cls, ()) if b in bases and b not in family]
+            return [d for cls in family for d in methods.get(cls, []) if d.name.startswith("__")]
+        found = by_name.get(name, [])
+        return found if len(found) <= MAX_DEFINITIONS_PER_NAME else []
+
+    tests = list(dict.fromkeys(t for i in sorted(failing) if i in test_file_of
+                               and (t := _test_function(i, by_path.get(test_file_of[i], [])))))  # fmt: skip
+    seen: dict[Definition, None] = {}  # ordered, and a set
     for path, line in reversed(frames(output, files)):  # innermost frames last in a traceback: take them first
-        inside = [d for d in code if d.path == path and d.start <= line <= d.end]
-        chosen += [d for d in sorted(inside, key=lambda d: d.end - d.start)[:1] if d not in chosen]
-    frontier = [d for d in [*tests, *chosen]]
+        inside = sorted((d for d in by_path.get(path, []) if d.start <= line <= d.end), key=lambda d: d.end - d.start)
+        seen.update((d, None) for d in inside[:1] if d not in tests)
+    frontier = [*tests, *seen]
     for _ in range(DEPTH):
-        names = [n for d in frontier for n in sorted(d.calls)]
-        found = [d for n in dict.fromkeys(names) if len(by_name.get(n, [])) <= MAX_DEFINITIONS_PER_NAME
-                 for d in by_name.get(n, []) if d not in chosen]  # fmt: skip
-        found = list(dict.fromkeys(found))
-        chosen += found
-        frontier = found
+        if len(seen) >= ENOUGH:
+            break
+        found = (d for n in dict.fromkeys(n for f in frontier for n in sorted(f.calls)) for d in called(n))
+        frontier = [d for d in dict.fromkeys(found) if d not in seen and d not in tests]
+        seen.update(dict.fromkeys(frontier))
+    chosen = [d for d in seen if not is_test_file(d.path)]
+    at_import = [n for p in dict.fromkeys(d.path for d in chosen) for n in sorted(module_calls(files[p]))]
+    chosen += [d for d in dict.fromkeys(d for n in at_import for d in called(n)) if d not in set(chosen)]
     return chosen, tests

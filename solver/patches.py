@@ -11,17 +11,19 @@ fix. ``allow_config`` widens that to any other file.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
+import textwrap
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from solver.checkout import UnsafePath, check_relative, is_secret
-from solver.diffs import DiffError, apply_diff
+from solver.diffs import DiffError, apply_diff, lines_of
 
 FENCE = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
-SEARCH_REPLACE = re.compile(
-    r"^<{5,9} ?SEARCH[^\n]*\n(.*?)^={5,9}[^\n]*\n(.*?)^>{5,9} ?REPLACE[^\n]*$", re.DOTALL | re.MULTILINE
-)
+SEARCH_MARK = re.compile(r"^<{5,9} ?SEARCH[ \t]*$", re.MULTILINE)
+DIVIDER_MARK = re.compile(r"={7}[ \t]*")
+REPLACE_MARK = re.compile(r">{5,9} ?REPLACE[ \t]*")
 PATH_LINE = re.compile(r"(?:FILE:|#+|\*\*)?\s*`?([\w./-]+\.py)`?\**\s*:?\s*$")
 FILE_MARK = re.compile(r"(?:FILE:|#+|\*\*)\s*`?([\w./-]+\.py)`?\**\s*:?\s*$")
 SECTION_MARK = re.compile(r"#\s*(?:FILE:)?\s*([\w./-]+\.py)$")
@@ -50,7 +52,7 @@ def parse_answer(text: str, files: Mapping[str, bytes], *, allow_config: bool = 
     changes = _search_replace(text, files)
     for match in FENCE.finditer(text):
         language, body = match.group(1).lower(), match.group(2)
-        if SEARCH_REPLACE.search(body):
+        if SEARCH_MARK.search(body):
             continue
         if language in ("diff", "patch") or body.startswith(("--- ", "diff --git")):
             try:
@@ -61,7 +63,7 @@ def parse_answer(text: str, files: Mapping[str, bytes], *, allow_config: bool = 
         for path, code in _sections(body, _marked_path(text[: match.start()])):
             path = path or _defining_file(code, files)
             if path is not None:
-                original = files.get(_safe(path))
+                original = changes.get(_safe(path), files.get(_safe(path)))  # onto what earlier blocks changed
                 new = code if original is None else _merge(original.decode(errors="replace"), code)
                 changes[_safe(path)] = new.encode()
     changes = {_safe(p): c for p, c in changes.items() if files.get(p) != c}
@@ -79,35 +81,64 @@ def parse_answer(text: str, files: Mapping[str, bytes], *, allow_config: bool = 
     return changes
 
 
+def _blocks(text: str) -> list[tuple[int, str, str]]:
+    """The answer's search/replace blocks as (index of the SEARCH line, search, replace), read line by line: a
+    block is a ``<<<<<<< SEARCH`` line, the lines to find, a line of exactly seven ``=``, the new lines and a
+    ``>>>>>>> REPLACE`` line; a block left open is not one."""
+    lines = text.splitlines(keepends=True)
+    found, i = [], 0
+    while i < len(lines):
+        if not SEARCH_MARK.fullmatch(lines[i].rstrip("\r\n")):
+            i += 1
+            continue
+        divider = next((j for j in range(i + 1, len(lines)) if DIVIDER_MARK.fullmatch(lines[j].rstrip("\r\n"))), None)
+        end = (
+            None
+            if divider is None
+            else next(
+                (j for j in range(divider + 1, len(lines)) if REPLACE_MARK.fullmatch(lines[j].rstrip("\r\n"))), None
+            )
+        )
+        if divider is None or end is None:
+            break
+        found.append((i, "".join(lines[i + 1 : divider]), "".join(lines[divider + 1 : end])))
+        i = end + 1
+    return found
+
+
 def _search_replace(text: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The files that search/replace blocks change (``<<<<<<< SEARCH``, the lines as they are, ``=======``, the
-    new lines, ``>>>>>>> REPLACE``), each block applied to the file named on the last path line before it, or
-    else to the one source file that holds its search text. Exactly, else but for trailing whitespace and
-    indentation; a search text found nowhere or more than once is a PatchError (no guessing)."""
-    changes: dict[str, bytes] = {}
-    for number, match in enumerate(SEARCH_REPLACE.finditer(text), 1):
-        search, replace = match.group(1), match.group(2)
+    """The files that search/replace blocks change, each block applied to the file named on one of the three
+    lines before it, or else to the one source file that holds its search text. Exactly, else but for trailing
+    whitespace and indentation; a search text found nowhere or more than once is a PatchError (no guessing)."""
+    changes: dict[str, str] = {}
+    lines = text.splitlines()
+
+    def current(path: str) -> str:
+        return changes.get(path) or files[path].decode(errors="replace")
+
+    for number, (at, search, replace) in enumerate(_blocks(text), 1):
         if not search.strip():
             raise PatchError(f"search/replace block {number} has an empty SEARCH part: quote the lines to change")
-        before = [line.strip("`").strip() for line in text[: match.start()].splitlines() if line.strip("` \t")]
-        named = next((m.group(1) for line in reversed(before[-3:]) if (m := PATH_LINE.fullmatch(line))), None)
-        current = {p: changes.get(p, d).decode(errors="replace") for p, d in files.items() if p.endswith(".py")}
+        before = [line.strip("`").strip() for line in lines[max(0, at - 3) : at] if line.strip("` \t")]
+        named = next((m.group(1) for line in reversed(before) if (m := PATH_LINE.fullmatch(line))), None)
         if named is None:
-            holders = [p for p, source in current.items() if not is_test_file(p) and _locate(source, search)]
+            sources = [p for p in files if p.endswith(".py") and not is_test_file(p)]
+            holders = [p for p in sources if search.strip().splitlines()[0].strip() in current(p)
+                       and _locate(current(p), search)]  # fmt: skip
             if len(holders) != 1:
                 raise PatchError(f"search/replace block {number} names no file: put FILE: path on the line before it")
             named = holders[0]
         path = _safe(named.removeprefix("./"))
-        if path not in current:
+        if path not in files:
             raise PatchError(f"search/replace block {number} names {path[:200]}, which the repository does not have")
-        span = _locate(current[path], search)
+        span = _locate(current(path), search)
         if span is None:
             raise PatchError(f"the SEARCH part of block {number} is not in {path[:200]} exactly once: quote its "
                              "lines exactly as they are")  # fmt: skip
         start, end, indent = span
         new = "".join(indent + line if line.strip() else line for line in replace.splitlines(keepends=True))
-        changes[path] = (current[path][:start] + new + current[path][end:]).encode()
-    return changes
+        changes[path] = current(path)[:start] + new + current(path)[end:]
+    return {p: c.encode() for p, c in changes.items()}
 
 
 def _locate(source: str, search: str) -> tuple[int, int, str] | None:
@@ -186,53 +217,65 @@ def parse_python(source: str | bytes) -> ast.Module | None:
         return None
 
 
-Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+Node = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
-def _definitions(body: list[ast.stmt]) -> dict[str, Definition]:
-    return {n.name: n for n in body if isinstance(n, Definition)}
+def _key(node: Node) -> str:
+    """A definition's name, told apart from its namesakes where Python keeps both (a property's setter)."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Attribute) and decorator.attr in ("setter", "deleter"):
+            return f"{node.name}.{decorator.attr}"
+    return node.name
 
 
-def _top_level_names(source: str) -> dict[str, Definition]:
+def _definitions(body: list[ast.stmt]) -> dict[str, Node]:
+    return {_key(n): n for n in body if isinstance(n, Node)}
+
+
+def _top_level_names(source: str) -> dict[str, Node]:
     """The module's top-level functions and classes; SyntaxError when it does not parse."""
     if (tree := parse_python(source)) is None:
         raise SyntaxError("unparseable")
     return _definitions(tree.body)
 
 
-def _methods(tree: ast.Module) -> dict[str, list[Definition]]:
-    """Each method name of the module's classes (nested too), with every definition of it."""
-    found: dict[str, list[Definition]] = {}
+def _methods(tree: ast.Module) -> dict[str, list[Node]]:
+    """Each method of the module's classes (nested too), with every definition of it."""
+    found: dict[str, list[Node]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
-            for name, member in _definitions(node.body).items():
-                found.setdefault(name, []).append(member)
+            for key, member in _definitions(node.body).items():
+                found.setdefault(key, []).append(member)
     return found
 
 
 def _defining_file(block: str, files: Mapping[str, bytes]) -> str | None:
     """The non-test file that defines most of the block's functions and classes (as top-level names or as the
     methods of one of its classes; at least one)."""
-    try:
-        names = set(_top_level_names(block))
-    except SyntaxError:
+    if (tree := _parse_block(block)) is None:
         return None
+    names = set(_definitions(tree.body))
     best, shared = None, 0
     for path, data in sorted(files.items()):
-        if not path.endswith(".py") or is_test_file(path) or (tree := parse_python(data)) is None:
+        if not path.endswith(".py") or is_test_file(path) or (module := parse_python(data)) is None:
             continue
-        count = len(names & set(_definitions(tree.body))) or len(names & set(_methods(tree)))
+        count = len(names & set(_definitions(module.body))) or len(names & set(_methods(module)))
         if count > shared:
             best, shared = path, count
     return best
 
 
-def _start(node: Definition) -> int:
+def _parse_block(block: str) -> ast.Module | None:
+    """An answer's code block, also when it is an indented method without its class line."""
+    return parse_python(block) or parse_python(textwrap.dedent(block))
+
+
+def _start(node: Node) -> int:
     """The definition's first line (its first decorator's), 1-based."""
     return min([node.lineno, *(d.lineno for d in node.decorator_list)])
 
 
-def _source(node: Definition, lines: list[str], indent: int) -> str:
+def _source(node: Node, lines: list[str], indent: int) -> str:
     """The definition's text from ``lines``, re-indented to ``indent`` columns."""
     text = lines[_start(node) - 1 : node.end_lineno]
     shift = indent - node.col_offset
@@ -246,23 +289,31 @@ def _source(node: Definition, lines: list[str], indent: int) -> str:
     return "".join(out)
 
 
-def _replacements(target: Definition, node: Definition, old_lines: list[str],
-                  new_lines: list[str]) -> list[tuple[int, int, str]]:  # fmt: skip
-    """(start, end, text) spans of the original to replace so that ``node`` takes ``target``'s place. A class that
-    answers with only some of its members replaces only those (small models answer with the one method they
-    fixed, inside its class)."""
+Span = tuple[int, int, str]
+"""(first line, line after the last, 0-based, of the original) and the text that takes their place."""
+
+
+def _replacements(target: Node, node: Node, old_lines: list[str], new_lines: list[str]) -> list[Span]:
+    """The spans of the original to replace so that ``node`` takes ``target``'s place. A class that answers with
+    only some of its members replaces only those, and the members it adds go at the end of the class (small
+    models answer with the one method they fixed, inside its class)."""
     if isinstance(target, ast.ClassDef) and isinstance(node, ast.ClassDef):
         old_members, new_members = _definitions(target.body), _definitions(node.body)
         if new_members and not set(old_members) <= set(new_members):
-            return [span for name, member in new_members.items() if name in old_members
-                    for span in _replacements(old_members[name], member, old_lines, new_lines)]  # fmt: skip
+            spans = [span for key, member in new_members.items() if key in old_members
+                     for span in _replacements(old_members[key], member, old_lines, new_lines)]  # fmt: skip
+            indent = next(iter(old_members.values())).col_offset if old_members else target.col_offset + 4
+            extra = [m for k, m in new_members.items() if k not in old_members]
+            added = "".join("\n" + _source(m, new_lines, indent) for m in extra)
+            end = target.end_lineno or target.lineno
+            return spans + ([(end, end, added)] if added else [])
     text = _source(node, new_lines, target.col_offset)
     if not isinstance(node, ast.ClassDef) and not isinstance(target, ast.ClassDef):
         text = _keep_docstring(target, node, old_lines, text)
     return [(_start(target) - 1, target.end_lineno or target.lineno, text)]
 
 
-def _keep_docstring(target: Definition, node: Definition, old_lines: list[str], text: str) -> str:
+def _keep_docstring(target: Node, node: Node, old_lines: list[str], text: str) -> str:
     """The answered function's text with the original's docstring where the answer has none or the first line
     only (prompts cut long docstrings to their first line; a fix keeps them whole)."""
     original, answered = ast.get_docstring(target, clean=False), ast.get_docstring(node, clean=False)
@@ -271,43 +322,58 @@ def _keep_docstring(target: Definition, node: Definition, old_lines: list[str], 
     if node.body[0].lineno == node.lineno or target.body[0].lineno == target.lineno:
         return text  # a one-line definition: nothing to put back
     doc = old_lines[target.body[0].lineno - 1 : target.body[0].end_lineno]
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     first = node.body[0].lineno - _start(node)
     if answered is None:
         lines[first:first] = doc
     else:
-        lines[first : node.body[0].end_lineno - _start(node) + 1] = doc  # type: ignore[operator]
+        lines[first : (node.body[0].end_lineno or node.body[0].lineno) - _start(node) + 1] = doc
     return "".join(lines)
 
 
 def _merge(original: str, block: str) -> str:
-    """A block that omits some of the file's definitions replaces only those it defines: top-level functions and
-    classes, the methods of a class it repeats with only them, or a method given on its own (small models answer
-    with the one function they fixed); functions it adds go before the first it replaces. A block that defines
-    them all replaces the file."""
-    old_tree, new_tree = parse_python(original), parse_python(block)
+    """The file with the block's definitions in place of their namesakes: top-level functions and classes, the
+    methods of a class it repeats with only them, or a method given on its own (small models answer with the one
+    function they fixed); functions it adds go before the top-level statement of the first it replaces. A block
+    that defines every top-level name, each class whole, and, where the file has other top-level statements
+    (imports, constants), some of its own, is the whole file."""
+    old_tree, new_tree = parse_python(original), _parse_block(block)
     if old_tree is None or new_tree is None:
         return block
     old, new = _definitions(old_tree.body), _definitions(new_tree.body)
-    if not new or set(old) <= set(new):
+    others = [n for n in old_tree.body[1 if ast.get_docstring(old_tree) else 0 :] if not isinstance(n, Node)]
+    partial = any(isinstance(n, ast.ClassDef) and isinstance(o := old.get(k), ast.ClassDef)
+                  and not set(_definitions(o.body)) <= set(_definitions(n.body)) for k, n in new.items())  # fmt: skip
+    if not new or (set(old) <= set(new) and not partial and (not others or len(new_tree.body) > len(new))):
         return block
-    lines, block_lines = original.splitlines(keepends=True), block.splitlines(keepends=True)
+    lines, block_lines = lines_of(original), lines_of(block if parse_python(block) else textwrap.dedent(block))
     methods = _methods(old_tree)
-    spans, added = [], []
-    for name, node in new.items():
-        if name in old:
-            spans += _replacements(old[name], node, lines, block_lines)
-        elif len(methods.get(name, [])) == 1:  # a method answered on its own, and only one class has it
-            spans += _replacements(methods[name][0], node, lines, block_lines)
+    spans: list[Span] = []
+    added = []
+    for key, node in new.items():
+        if key in old:
+            spans += _replacements(old[key], node, lines, block_lines)
+        elif len(methods.get(key, [])) == 1:  # a method answered on its own, and only one class has it
+            spans += _replacements(methods[key][0], node, lines, block_lines)
         else:
             added.append(_source(node, block_lines, 0) + "\n\n")
     if not spans:
         return original
-    spans.sort(reverse=True)
-    for start, end, text in spans:
+    spans = sorted(set(spans))
+    for (_, end, _), (next_start, _, _) in itertools.pairwise(spans):
+        if next_start < end:
+            raise PatchError("the answer gives the same definition twice: give each function once")
+    first = spans[0][0]
+    statement = next((n for n in old_tree.body if _start_line(n) - 1 <= first < (n.end_lineno or n.lineno)), None)
+    insert_at = first if statement is None else _start_line(statement) - 1
+    for start, end, text in reversed(spans):
         lines[start:end] = [text]
-    first = spans[-1][0]
-    lines[first:first] = added
+    if added:
+        lines[insert_at:insert_at] = added
     merged = "".join(lines)
     imports = [line for line in block.splitlines() if line.startswith(("import ", "from ")) and line not in merged]
     return "".join(f"{line}\n" for line in imports) + merged
+
+
+def _start_line(node: ast.stmt) -> int:
+    return _start(node) if isinstance(node, Node) else node.lineno

@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import random
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parents[1] / "data"
 PACKAGES_FILE = DATA / "fix_packages.json"
 CASES_FILE = DATA / "fix_cases.jsonl"
-LEFT_OUT = ("requirements", "tox.ini", ".github/")
+LEFT_OUT = re.compile(r"(^|/)(requirements[^/]*\.(txt|in)|tox\.ini|\.github)(/|$)")
 """Files of an sdist the benchmark leaves out: its dependencies are the benchmark's to give (none beyond pytest and
 hypothesis), and CI configuration is noise in a prompt."""
 
@@ -102,7 +103,7 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
 def repository(package: Package, tree: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """The package's sdist as the repository the bot sees: its source, tests and configuration."""
     tree = read_sdist(package.sdist) if tree is None else tree
-    return {p: data for p, data in tree.items() if not any(p.startswith(x) or f"/{x}" in p for x in LEFT_OUT)}
+    return {p: data for p, data in tree.items() if not LEFT_OUT.search(p)}
 
 
 def buggy(case: Case, files: dict[str, bytes]) -> dict[str, bytes]:

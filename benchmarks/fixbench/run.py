@@ -46,14 +46,14 @@ def configurations(committee: FixConfig) -> dict[str, FixConfig]:
 
 
 def ablation(committee: FixConfig) -> dict[str, FixConfig]:
-    """Both baselines and the committee's levers one at a time: whole files as before localisation, then
-    localisation (the functions involved, whole functions asked for), then search/replace blocks asked for
-    instead."""
+    """Both baselines, the committee, and the committee with one lever changed each: whole files instead of
+    localisation, search/replace blocks asked for instead of whole functions, every patch on the whole suite at
+    once instead of the failing tests first."""
     return {
         **configurations(committee),
         "whole-files": replace(committee, localise=False, edit_format="files"),
-        "+localise": replace(committee, localise=True, edit_format="auto"),
-        "+search-replace": replace(committee, localise=True, edit_format="search-replace"),
+        "search-replace": replace(committee, edit_format="search-replace"),
+        "whole-suite-first": replace(committee, failing_first=False),
     }
 
 
@@ -100,6 +100,8 @@ def run_case(case: Case, package: Package, tree: dict[str, bytes], sandbox: Repo
         "tier": result.tier,
         "failing_before": len(result.failing_before),
         "candidates": result.candidates,
+        "full_runs": result.full_runs,
+        "quick_runs": result.quick_runs,
         "samples": result.samples,
         "changed": sorted(result.changes),
         "diff": result.diff,
@@ -134,6 +136,8 @@ class FixSummary:
     cases: int
     resolved: int
     """Fixed as SWE-bench scores it: the whole suite passes as on the original code, no test edited."""
+    infra_errors: int
+    """Cases the sandbox could not judge (not counted in the fix rate: a broken sandbox is no wrong patch)."""
     accepted: int
     """Cases where the bot reported a fix (its own check, on the suite it ran)."""
     restored: int
@@ -144,12 +148,14 @@ class FixSummary:
     strong_cost: float
     samples: int
     candidates: int
-    infra_errors: int
+    full_runs: int
+    quick_runs: int
     wall_s: float
 
     @property
     def fix_rate(self) -> float:
-        return self.resolved / self.cases if self.cases else 0.0
+        judged = self.cases - self.infra_errors
+        return self.resolved / judged if judged else 0.0
 
     @property
     def cost(self) -> float:
@@ -165,12 +171,13 @@ def summarise(config: str, records: Sequence[dict[str, Any]]) -> FixSummary:
             cost[call["tier"]] += call["cost"]
     return FixSummary(
         config=config, cases=len(records), resolved=sum(bool(r.get("resolved")) for r in records),
+        infra_errors=sum(r["status"] == "infra error" or r.get("resolved") is None for r in records),
         accepted=sum(r["status"] == "fixed" for r in records), restored=sum(bool(r.get("restored")) for r in records),
         escalated=sum(any(c["tier"] == "strong" for c in r["calls"]) for r in records),
         cheap_tokens=tokens["cheap"], strong_tokens=tokens["strong"], cheap_cost=cost["cheap"],
         strong_cost=cost["strong"], samples=sum(r["samples"] for r in records),
-        candidates=sum(r["candidates"] for r in records),
-        infra_errors=sum(r["status"] == "infra error" for r in records), wall_s=sum(r["wall_s"] for r in records),
+        candidates=sum(r["candidates"] for r in records), full_runs=sum(r.get("full_runs", 0) for r in records),
+        quick_runs=sum(r.get("quick_runs", 0) for r in records), wall_s=sum(r["wall_s"] for r in records),
     )  # fmt: skip
 
 
@@ -224,12 +231,14 @@ def write_report(path: Path, summaries: Sequence[FixSummary]) -> None:
 def table_rows(summaries: Sequence[FixSummary]) -> list[list[str]]:
     base = next((s for s in summaries if s.config == "strong-alone"), None)
     rows = [["configuration", "fixed", "bot said fixed", "restored", "escalated", "answers/case", "patches/case",
-             "cheap tokens", "strong tokens", "cost $", "cost/strong-alone", "wall s", "infra"]]  # fmt: skip
+             "suite runs (whole+failing first)", "cheap tokens", "strong tokens", "cost $", "cost/strong-alone",
+             "wall s", "infra"]]  # fmt: skip
     for s in summaries:
         fraction = cost_fraction(s, base)
         n = s.cases or 1
-        rows.append([s.config, f"{100 * s.fix_rate:.1f}% {s.resolved}/{s.cases}", f"{s.accepted}", f"{s.restored}",
-                     f"{s.escalated}", f"{s.samples / n:.1f}", f"{s.candidates / n:.1f}", f"{s.cheap_tokens:,}",
+        rows.append([s.config, f"{100 * s.fix_rate:.1f}% {s.resolved}/{s.cases - s.infra_errors}", f"{s.accepted}",
+                     f"{s.restored}", f"{s.escalated}", f"{s.samples / n:.1f}", f"{s.candidates / n:.1f}",
+                     f"{s.full_runs}+{s.quick_runs}", f"{s.cheap_tokens:,}",
                      f"{s.strong_tokens:,}", f"{s.cost:.5f}", "-" if fraction is None else f"{100 * fraction:.1f}%",
                      f"{s.wall_s:.0f}", f"{s.infra_errors}"])  # fmt: skip
     return rows

@@ -9,7 +9,6 @@ no links, no devices, nothing executed. After the first fetch, nothing touches t
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import subprocess
@@ -62,6 +61,8 @@ def sdist_files(name: str, index: str | None = None) -> list[dict[str, object]]:
     url = _project_url(index or index_url(), name)
     response = requests.get(url, headers={"Accept": SIMPLE_JSON}, timeout=60)
     response.raise_for_status()
+    if not response.headers.get("Content-Type", "").startswith(SIMPLE_JSON):
+        raise InputError(f"the package index does not answer the JSON Simple API (PEP 691) for {name}")
     files: list[dict[str, object]] = response.json()["files"]
     for entry in files:
         entry["url"] = urljoin(url, str(entry["url"]))
@@ -78,9 +79,12 @@ def fetch(sdist: Sdist, cache: Path = SDIST_CACHE) -> Path:
         entry = next((f for f in sdist_files(sdist.name) if f["filename"] == sdist.filename), None)
         if entry is None:
             raise InputError(f"the package index has no {sdist.filename}: is pip configured for another index?")
-        data = requests.get(str(entry["url"]), timeout=120).content
-    except requests.RequestException as e:
-        raise InputError(f"could not fetch {sdist.filename} from the package index ({e}); try again online") from e
+        data = _download(str(entry["url"]))
+    except requests.RequestException as e:  # its message may hold the index URL, and a token in it: not shown
+        raise InputError(
+            f"could not fetch {sdist.filename} from the package index ({type(e).__name__}); check "
+            "pip's index settings and try again online"
+        ) from e
     if len(data) > MAX_SDIST_BYTES or hashlib.sha256(data).hexdigest() != sdist.sha256:
         raise InputError(f"{sdist.filename} from the index is not the pinned file (SHA-256 {sdist.sha256[:12]}...)")
     cache.mkdir(parents=True, exist_ok=True)
@@ -88,6 +92,18 @@ def fetch(sdist: Sdist, cache: Path = SDIST_CACHE) -> Path:
     partial.write_bytes(data)
     partial.replace(path)
     return path
+
+
+def _download(url: str) -> bytes:
+    """The file at ``url``, read in chunks and stopped past MAX_SDIST_BYTES."""
+    data = bytearray()
+    with requests.get(url, timeout=120, stream=True) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(2**16):
+            data += chunk
+            if len(data) > MAX_SDIST_BYTES:
+                break
+    return bytes(data)
 
 
 def _members(archive: Path) -> list[tuple[str, bytes]]:
@@ -116,14 +132,3 @@ def source_tree(archive: Path) -> dict[str, bytes]:
 
 def read_sdist(sdist: Sdist, cache: Path = SDIST_CACHE) -> dict[str, bytes]:
     return source_tree(fetch(sdist, cache))
-
-
-def tar_of(tree: dict[str, bytes]) -> bytes:
-    """A tree as a gzipped tar under ``pkg/`` (for tests that make their own sdists)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in sorted(tree.items()):
-            info = tarfile.TarInfo(f"pkg/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()

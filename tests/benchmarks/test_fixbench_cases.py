@@ -133,6 +133,8 @@ def _index(files: dict[str, bytes]) -> Iterator[str]:
                 self.send_error(404)
                 return
             self.send_response(200)
+            if self.path.startswith("/simple/"):
+                self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -70,3 +70,14 @@ def test_hostile_sources_are_localised_without_a_crash() -> None:
              "tests/test_evil.py": b"def test_x():\n    f()\n"}  # fmt: skip
     chosen, _ = localise(files, {"tests.test_evil::test_x"}, "evil.py:99999999999: boom", {})
     assert chosen == []
+
+
+def test_a_huge_generated_module_is_not_parsed_and_a_deep_call_graph_stops_early() -> None:
+    calls = "".join(
+        f"def f{i}():\n" + "".join(f"    f{(i * 7 + j) % 3000}()\n" for j in range(20)) for i in range(3000)
+    )
+    files = {"graph.py": calls.encode(), "data.py": b"TABLE = [" + b"1, " * 1_000_000 + b"]\n",
+             "tests/test_graph.py": b"from graph import f1\n\n\ndef test_x():\n    f1()\n"}  # fmt: skip
+    chosen, tests = localise(files, {"tests.test_graph::test_x"}, "data.py:1: in <module>",
+                             {"tests.test_graph::test_x": "tests/test_graph.py"})  # fmt: skip
+    assert chosen[0].qualname == "f1" and len(chosen) < 500 and [t.qualname for t in tests] == ["test_x"]

@@ -125,3 +125,55 @@ def test_a_docstring_cut_short_or_left_out_in_the_answer_is_kept_whole(shown_doc
 def test_a_new_docstring_in_the_answer_is_the_answer() -> None:
     answer = 'FILE: lib.py\n```python\ndef pick(items, n=1):\n    """The first n."""\n    return items[:n]\n```'
     assert b'"""The first n."""' in parse_answer(answer, DOCUMENTED)["lib.py"]
+
+
+ONE_CLASS = {
+    "p.py": b"import re\n\n\nclass Parser:\n    @property\n    def x(self):\n        return self._x\n\n"
+    b"    @x.setter\n    def x(self, v):\n        self._x = v\n\n    def b(self):\n        return 2\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "kept", "new"),
+    [
+        # a module of one class, answered with the class and one method: the rest stays
+        ("FILE: p.py\n```python\nclass Parser:\n    def b(self):\n        return 3\n```", ["import re", "x.setter"],
+         "        return 3\n"),
+        # the property's getter alone: its setter stays
+        ("```python\nclass Parser:\n    @property\n    def x(self):\n        return self._x + 1\n```",
+         ["x.setter", "def b(self)"], "return self._x + 1"),
+        # an indented method without its class line
+        ("FILE: p.py\n```python\n    def b(self):\n        return 4\n```", ["import re", "x.setter"],
+         "        return 4\n"),
+        # a helper the answer adds goes before the class, not inside the method it fixes
+        ("```python\ndef helper():\n    return 5\n\n\nclass Parser:\n    def b(self):\n        return helper()\n```",
+         ["x.setter"], "def helper():\n    return 5\n\n\nclass Parser:"),
+        # a member the answer adds to the class goes at its end
+        ("```python\nclass Parser:\n    def _two(self):\n        return 2\n\n    def b(self):\n"
+         "        return self._two()\n```",
+         ["x.setter"], "        return self._two()\n\n    def _two(self):\n        return 2\n"),
+    ],
+)  # fmt: skip
+def test_a_partial_answer_never_loses_the_rest_of_the_file(answer: str, kept: list[str], new: str) -> None:
+    merged = parse_answer(answer, ONE_CLASS)["p.py"].decode()
+    assert new in merged and all(k in merged for k in kept), merged
+    assert merged.count("def x(") == 2
+
+
+def test_search_replace_then_a_function_both_apply_and_an_rst_underline_is_not_a_divider() -> None:
+    files = {"m.py": b'DOC = """\nTitle\n=====\nbody\n"""\n\n\ndef g():\n    return 2\n'}
+    answer = ("m.py\n<<<<<<< SEARCH\nTitle\n=====\nbody\n=======\nTitle\n=====\nnew body\n>>>>>>> REPLACE\n\n"
+              "and g:\n```python\ndef g():\n    return 20\n```")  # fmt: skip
+    assert (
+        parse_answer(answer, files)["m.py"] == b'DOC = """\nTitle\n=====\nnew body\n"""\n\n\ndef g():\n    return 20\n'
+    )
+
+
+def test_a_form_feed_between_functions_keeps_lines_in_place() -> None:
+    files = {"f.py": b"def a():\n    return 1\n\x0c\ndef b():\n    return 2\n"}
+    assert parse_answer("```python\ndef b():\n    return 20\n```", files)["f.py"] == files["f.py"][:-2] + b"20\n"
+
+
+def test_unclosed_search_blocks_by_the_thousand_are_read_in_linear_time() -> None:
+    with pytest.raises(PatchError, match="no change"):
+        parse_answer("<<<<<<< SEARCH\n=======\n" * 20_000, {"x.py": b"x = 1\n"})
