@@ -184,34 +184,40 @@ def summarise(config: str, records: Sequence[dict[str, Any]]) -> FixSummary:
 def run_fix_bench(cases: Sequence[Case], packages: Mapping[str, Package], run_dir: Path,
                   configs: Mapping[str, FixConfig], clients: Mapping[str, Model],
                   sandbox: RepoSandbox, *, progress: Progress | None = None) -> list[FixSummary]:  # fmt: skip
-    """Every configuration on every case, resuming what ``run_dir`` holds; one sdist read per package."""
+    """Every configuration on every case, resuming what ``run_dir`` holds. Case by case, every configuration in
+    turn: a run stopped part way has compared the configurations on the cases it finished, and a model server
+    still holds the case's prompt when the next configuration asks it again."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    trees: dict[str, dict[str, bytes]] = {}
-    summaries = []
-    for name, config in configs.items():
-        path = run_dir / f"{name}.jsonl"
-        records = read_records(path)
-        done = sum(c.id in records for c in cases)
-        fixed = sum(bool(records[c.id].get("resolved")) for c in cases if c.id in records)
+    records = {name: read_records(run_dir / f"{name}.jsonl") for name in configs}
+
+    def report(name: str) -> None:
         if progress:
-            progress(name, done, len(cases), fixed)
-        with path.open("a") as out:
-            for case in cases:
-                if case.id in records:
-                    continue
-                package = packages[case.package]
-                if case.package not in trees:
-                    trees[case.package] = read_sdist(package.sdist)
-                    sandbox.start(repository(package, trees[case.package]))
+            done = [records[name][c.id] for c in cases if c.id in records[name]]
+            progress(name, len(done), len(cases), sum(bool(r.get("resolved")) for r in done))
+
+    for name in configs:
+        report(name)
+    outs = {name: (run_dir / f"{name}.jsonl").open("a") for name in configs}
+    try:
+        for case in cases:
+            todo = [name for name in configs if case.id not in records[name]]
+            if not todo:
+                continue
+            package = packages[case.package]
+            tree = read_sdist(package.sdist)
+            sandbox.start(repository(package, tree))
+            for name in todo:
+                config = configs[name]
                 strong = clients.get("strong") if config.escalate else None
-                record = run_case(case, package, trees[case.package], sandbox, clients["cheap"], strong, config)
-                out.write(json.dumps(record) + "\n")
-                out.flush()
-                records[case.id] = record
-                done, fixed = done + 1, fixed + bool(record.get("resolved"))
-                if progress:
-                    progress(name, done, len(cases), fixed)
-        summaries.append(summarise(name, [records[c.id] for c in cases if c.id in records]))
+                record = run_case(case, package, tree, sandbox, clients["cheap"], strong, config)
+                outs[name].write(json.dumps(record) + "\n")
+                outs[name].flush()
+                records[name][case.id] = record
+                report(name)
+    finally:
+        for out in outs.values():
+            out.close()
+    summaries = [summarise(name, [records[name][c.id] for c in cases if c.id in records[name]]) for name in configs]
     write_report(run_dir / "report.json", summaries)
     plot(summaries, run_dir / "report.png", title=f"{run_dir.name}: {len(cases)} cases")
     return summaries
