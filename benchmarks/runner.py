@@ -67,8 +67,13 @@ oracle router, and its run logs are what a router trains on."""
 
 
 def read_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished tasks by id. A line cut short by a crash and a task that ended in an infra error are left out
-    (those tasks run again), and the file is rewritten without them, so no results file stays corrupt."""
+    """Finished tasks by id; a task that ended in an infra error runs again."""
+    return read_finished(path, "task_id", lambda r: "INFRA_ERROR" not in (r["verdict"], r["hidden"]))
+
+
+def read_finished(path: Path, key: str, finished: Callable[[dict[str, Any]], bool]) -> dict[str, dict[str, Any]]:
+    """A results file's records by ``key``. A line cut short by a crash and a record ``finished`` rejects are left
+    out (they run again), and the file is rewritten without them, so no results file stays corrupt."""
     records: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return records
@@ -79,8 +84,8 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
             record = json.loads(line)
         except ValueError:
             continue
-        if "INFRA_ERROR" not in (record["verdict"], record["hidden"]):
-            records[record["task_id"]] = record
+        if finished(record):
+            records[record[key]] = record
     if len(records) != len(lines) or not text.endswith("\n"):  # something was dropped: appends must not join it
         _write_atomically(path, "".join(json.dumps(r) + "\n" for r in records.values()))
     return records

@@ -127,7 +127,6 @@ ANSWER_FORMS = {
     "search-replace": "for each change, FILE: and its path on one line, then a block\n<<<<<<< SEARCH\n(the lines to "
                       "change, exactly as they are)\n=======\n(the corrected lines)\n>>>>>>> REPLACE",
 }  # fmt: skip
-EDIT_FORMATS = ("auto", *ANSWER_FORMS)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 from benchmarks.fixbench.cases import Case, Package, buggy, repository
 from benchmarks.fixbench.sdists import read_sdist
 from benchmarks.report import plot_points
-from benchmarks.runner import _write_atomically
+from benchmarks.runner import _write_atomically, read_finished
 from sandbox.repo import RepoSandbox
 from solver.fix import FixConfig, FixResult, fix_repository
 from solver.patches import is_test_file, parse_python
@@ -112,22 +112,8 @@ def run_case(case: Case, package: Package, tree: dict[str, bytes], sandbox: Repo
 
 
 def read_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished cases by id; a line cut short by a kill and a case that ended in an infra error run again."""
-    records: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return records
-    text = path.read_text()
-    lines = [line for line in text.split("\n") if line.strip()]
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record["status"] != "infra error" and record.get("resolved") is not None:
-            records[record["case_id"]] = record
-    if len(records) != len(lines) or not text.endswith("\n"):
-        _write_atomically(path, "".join(json.dumps(r) + "\n" for r in records.values()))
-    return records
+    """Finished cases by id; a case that ended in an infra error, or whose scoring did, runs again."""
+    return read_finished(path, "case_id", lambda r: r["status"] != "infra error" and r.get("resolved") is not None)
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,18 @@ def test_the_shipped_cases_meet_the_issue() -> None:
         assert not all(is_own_doctest(t, case.file) for t in case.fail_to_pass)
         assert case.diff.startswith(f"--- a/{case.file}\n+++ b/{case.file}\n")
     assert len({c.id for c in cases}) == len(cases)
+
+
+def test_a_results_file_cut_by_a_kill_keeps_its_finished_cases_and_reruns_the_rest(tmp_path: Path) -> None:
+    from benchmarks.fixbench.run import read_records
+
+    path = tmp_path / "committee.jsonl"
+    done = {"case_id": "a-01", "status": "fixed", "resolved": True}
+    lines = [
+        done,
+        {"case_id": "a-02", "status": "infra error"},
+        {"case_id": "a-03", "status": "fixed", "resolved": None},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"case_id": "a-04", "sta')
+    assert read_records(path) == {"a-01": done}
+    assert path.read_text() == json.dumps(done) + "\n"
