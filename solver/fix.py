@@ -98,14 +98,18 @@ def context_files(files: Mapping[str, bytes], run: TestRun) -> list[str]:
 
 
 def failure_text(run: TestRun) -> str:
-    """pytest's account of the failures (from its FAILURES section on, without the warnings summary), cut to its
-    last characters."""
+    """pytest's account of the failures (from its FAILURES section on, without the warnings summary, timings or
+    object addresses), cut to its last characters."""
     output = run.output
     start = output.find("= FAILURES =")
     start = output.find("= ERRORS =") if start < 0 else start
     text = output[output.rfind("\n", 0, start) + 1 :] if start >= 0 else output
     text = re.sub(r"\n=+ warnings summary =+\n.*?\n(?=-- Docs:|=)(-- Docs:[^\n]*\n)?", "\n", text, flags=re.DOTALL)
     text = "\n".join(line for line in text.splitlines() if "generated xml file" not in line)  # our report's path
+    # What changes from run to run (pytest's timings, object addresses) would change the prompt, and so miss the
+    # response cache: a resumed run would pay again for the same answer.
+    text = re.sub(r" in \d+(\.\d+)?s( \(\d+:\d\d:\d\d\))?(?= =+$)", "", text, flags=re.MULTILINE)
+    text = re.sub(r"\b0x[0-9a-fA-F]{6,16}\b", "0x...", text)
     return text[-MAX_FAILURE_CHARS:]
 
 

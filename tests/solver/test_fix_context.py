@@ -51,3 +51,17 @@ def test_the_prompt_fits_the_models_context() -> None:
     assert len(prompt) <= budget
     assert "FILE: calc/ops.py" in prompt and "calc/big.py" not in prompt  # the module of 2,000 functions is left out
     assert "assert 0 == 2" in prompt
+
+
+def test_the_failure_text_is_the_same_from_run_to_run() -> None:
+    """Timings and addresses differ between two runs of the same failure: left in, they would change the prompt
+    and miss the response cache on every rerun."""
+    from solver.fix import failure_text
+
+    def run(seconds: str, address: str) -> TestRun:
+        return TestRun({"tests.test_a::test_x": "failed"},
+                       f"=== FAILURES ===\nE   assert <Obj at {address}> == 1\n"
+                       f"=========== 1 failed, 559 passed, 5 warnings in {seconds} ===========\n", 1)  # fmt: skip
+
+    first, second = failure_text(run("1.33s", "0x7f3a2b1c9d40")), failure_text(run("61.02s (0:01:01)", "0x7f11aa"))
+    assert first == second and "559 passed, 5 warnings ===" in first and "<Obj at 0x...>" in first
