@@ -60,6 +60,9 @@ class Definition:
             first, last = (n - self.start for n in self.docstring)
             quote = next((q for q in ('"""', "'''") if q in lines[first]), '"""')
             head = lines[first].rstrip()
+            if head.endswith(quote) and head.count(quote) == 1:  # the text starts on the next line: take that
+                text = next((line.strip() for line in lines[first + 1 : last] if line.strip()), "")
+                head += text
             lines[first : last + 1] = [head if head.endswith(quote) and head.count(quote) > 1 else head + quote]
         body = "\n".join(lines)
         return f"{self.owner_line}\n{body}" if self.owner_line else body

@@ -317,7 +317,7 @@ def _keep_docstring(target: Node, node: Node, old_lines: list[str], text: str) -
     """The answered function's text with the original's docstring where the answer has none or the first line
     only (prompts cut long docstrings to their first line; a fix keeps them whole)."""
     original, answered = ast.get_docstring(target, clean=False), ast.get_docstring(node, clean=False)
-    if original is None or (answered is not None and not original.startswith(answered.rstrip())):
+    if original is None or (answered is not None and not original.strip().startswith(answered.strip())):
         return text
     if node.body[0].lineno == node.lineno or target.body[0].lineno == target.lineno:
         return text  # a one-line definition: nothing to put back

@@ -81,3 +81,11 @@ def test_a_huge_generated_module_is_not_parsed_and_a_deep_call_graph_stops_early
     chosen, tests = localise(files, {"tests.test_graph::test_x"}, "data.py:1: in <module>",
                              {"tests.test_graph::test_x": "tests/test_graph.py"})  # fmt: skip
     assert chosen[0].qualname == "f1" and len(chosen) < 500 and [t.qualname for t in tests] == ["test_x"]
+
+
+def test_a_docstring_that_starts_on_its_own_line_is_cut_to_its_first_words_and_merges_back_whole() -> None:
+    source = b'def f(x):\n    """\n    Yield unique elements.\n\n    More.\n    """\n    return x\n'
+    (shown,) = [d.text({"m.py": source}, short_docstring=True) for d in definitions("m.py", source)]
+    assert shown == 'def f(x):\n    """Yield unique elements."""\n    return x'
+    answer = f"FILE: m.py\n```python\n{shown.replace('return x', 'return x + 1')}\n```"
+    assert parse_answer(answer, {"m.py": source}) == {"m.py": source.replace(b"return x", b"return x + 1")}
