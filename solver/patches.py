@@ -335,8 +335,8 @@ def _merge(original: str, block: str) -> str:
     """The file with the block's definitions in place of their namesakes: top-level functions and classes, the
     methods of a class it repeats with only them, or a method given on its own (small models answer with the one
     function they fixed); functions it adds go before the top-level statement of the first it replaces. A block
-    that defines every top-level name, each class whole, and, where the file has other top-level statements
-    (imports, constants), some of its own, is the whole file."""
+    that defines every top-level name, each class whole, and top-level statements of its own (imports,
+    constants) where the file has some, is the whole file."""
     old_tree, new_tree = parse_python(original), _parse_block(block)
     if old_tree is None or new_tree is None:
         return block
@@ -344,7 +344,7 @@ def _merge(original: str, block: str) -> str:
     others = [n for n in old_tree.body[1 if ast.get_docstring(old_tree) else 0 :] if not isinstance(n, Node)]
     partial = any(isinstance(n, ast.ClassDef) and isinstance(o := old.get(k), ast.ClassDef)
                   and not set(_definitions(o.body)) <= set(_definitions(n.body)) for k, n in new.items())  # fmt: skip
-    if not new or (set(old) <= set(new) and not partial and (not others or len(new_tree.body) > len(new))):
+    if not new or (set(old) <= set(new) and not partial and others and len(new_tree.body) > len(new)):
         return block
     lines, block_lines = lines_of(original), lines_of(block if parse_python(block) else textwrap.dedent(block))
     methods = _methods(old_tree)
