@@ -237,7 +237,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
 
     `fix` is the CI bot on bugs injected into real packages (scored on each package's whole suite); of the
     committee options it takes --samples (default 5 there), --repair (default 1), --containers and --cache, and
-    --ablate runs its levers (whole files, localisation, search/replace blocks).
+    --ablate runs its levers (whole files, search/replace blocks, without failing first).
     """
     if benchmark == "fix":
         if oracle:

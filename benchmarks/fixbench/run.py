@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -27,8 +26,6 @@ from sandbox.repo import RepoSandbox
 from solver.fix import FixConfig, FixResult, fix_repository
 from solver.patches import is_test_file, parse_python
 from solver.protocols import Model
-
-log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int, int], None]
 """(configuration, cases done, cases in all, fixed so far)."""
@@ -53,7 +50,7 @@ def ablation(committee: FixConfig) -> dict[str, FixConfig]:
         **configurations(committee),
         "whole-files": replace(committee, localise=False, edit_format="files"),
         "search-replace": replace(committee, edit_format="search-replace"),
-        "whole-suite-first": replace(committee, failing_first=False),
+        "without-failing-first": replace(committee, failing_first=False),
     }
 
 
