@@ -207,6 +207,9 @@ def plot_points(points: Sequence[tuple[str, float, float, bool]], path: Path, *,
         ax.annotate(label, (cost, percent), textcoords="offset points", xytext=(6, 4), fontsize=9)
     if all(cost > 0 for _, cost, _, _ in points):
         ax.set_xscale("log")
+    percents = [percent for _, _, percent, _ in points]
+    if percents and max(percents) - min(percents) < 1:  # one level: a scale around it, not of a hundredth
+        ax.set_ylim(0, max(10.0, max(percents) + 5))
     ax.set_xlabel("cost of the run, $ (log scale)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
