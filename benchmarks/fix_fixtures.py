@@ -98,6 +98,8 @@ SCRIPTED: dict[str, dict[str, Any]] = {
         "samples": [whole("names.py", NAMES.format(lower=".lower()", casefold=""))] * 4,
         "repair": whole("names.py", NAMES.format(lower=".casefold()", casefold="")),
         "strong": whole("names.py", NAMES.format(lower="", casefold=".casefold()")),
+        # shown sort_key alone (a round spread over the suspects), the cheap model fixes it there
+        "focused": {"def sort_key": whole("names.py", "def sort_key(name):\n    return normalize(name).casefold()\n")},
     },
 }
 
@@ -113,6 +115,8 @@ def scripted_model(request: dict[str, Any]) -> Reply:
         return Reply([script.get("strong", "no idea")])
     if len(request["messages"]) > 2:
         return Reply([script.get("repair", "no idea")])
+    if "The bug is likely in this function" in text:  # one suspect shown alone
+        return Reply([next((a for mark, a in script.get("focused", {}).items() if mark in text), "no idea")] * n)
     if request.get("temperature") == 0:
         return Reply([script["greedy"]])
     return Reply((script.get("samples", []) + ["no idea"] * n)[:n])

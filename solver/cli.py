@@ -228,16 +228,23 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
     help="Run the levers one at a time (examples only, +agreement, +model-tests, +repair, +router with --router) "
     "beside both baselines, and the oracle router.",
 )
+@click.option(
+    "--configs",
+    "only",
+    default=None,
+    help="Comma-separated configurations to run of those the run would (e.g. committee,strong-alone).",
+)
 @model_options
 @committee_options
 @click.pass_context
 def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str | None, run_id: str | None,
-          runs_dir: Path, oracle: bool, ablate: bool, **options: Any) -> None:  # fmt: skip
+          runs_dir: Path, oracle: bool, ablate: bool, only: str | None, **options: Any) -> None:  # fmt: skip
     """Run BENCHMARK with the committee and, in the same run, cheap-alone and strong-alone baselines.
 
     `fix` is the CI bot on bugs injected into real packages (scored on each package's whole suite); of the
     committee options it takes --samples (default 5 there), --repair (default 1), --containers and --cache, and
-    --ablate runs its levers (whole files, search/replace blocks, without failing first).
+    --ablate runs its levers (whole files, search/replace blocks, without failing first, without spreading the
+    cheap round over the suspects).
     """
     if benchmark == "fix":
         if oracle:
@@ -245,7 +252,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         for name, fix_default in (("samples", 5), ("repair", 1)):  # `committee fix`'s defaults, not solve's
             if ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT:
                 options[name] = fix_default
-        _bench_fix(limit, task_ids, run_id, runs_dir, ablate=ablate, **options)
+        _bench_fix(limit, task_ids, run_id, runs_dir, ablate=ablate, only=only, **options)
         return
     from benchmarks.datasets import load_benchmark
     from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, print_table, table
@@ -261,6 +268,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         configs = ablation(committee_config, router=committee_config.router)
     else:
         configs = configurations(committee_config, with_strong=with_strong, oracle=oracle)
+    configs = _only(configs, only)
     console.print(f"{benchmark}: {len(tasks)} tasks; run directory {run_dir}")
     with _committee(**options, policy=committee_config, log_dir=run_dir) as committee, _progress() as bar:
         jobs: dict[str, Any] = {}
@@ -283,9 +291,21 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         raise CommitteeError(f"a configuration ended in infra errors on every task (see {run_dir}): check endpoints")
 
 
+def _only(configs: dict[str, Any], only: str | None) -> dict[str, Any]:
+    """The configurations ``--configs`` names, in the run's order."""
+    if not only:
+        return configs
+    wanted = only.split(",")
+    if unknown := set(wanted) - set(configs):
+        raise click.UsageError(
+            f"no configuration {', '.join(sorted(unknown))} in this run; it has {', '.join(configs)}"
+        )
+    return {name: config for name, config in configs.items() if name in wanted}
+
+
 def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path, *, ablate: bool,
-               samples: int, repair: int, cheap: str, strong: str, prices: tuple[str, ...], cache_dir: Path,
-               containers: int, **_: Any) -> None:  # fmt: skip
+               only: str | None, samples: int, repair: int, cheap: str, strong: str, prices: tuple[str, ...],
+               cache_dir: Path, containers: int, **_: Any) -> None:  # fmt: skip
     from benchmarks.fixbench.cases import load_cases, load_packages
     from benchmarks.fixbench.run import (
         ablation,
@@ -331,7 +351,7 @@ def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs
                 jobs[name] = bar.add_task(name, total=total, rate="")
             bar.update(jobs[name], completed=done, rate=f"fixed {fixed}/{done}" if done else "")
 
-        configs = ablation(policy) if ablate else configurations(policy)
+        configs = _only(ablation(policy) if ablate else configurations(policy), only)
         summaries = run_fix_bench(cases, packages, run_dir, configs, clients, sandbox, progress=progress)
     records = {s.config: read_records(run_dir / f"{s.config}.jsonl") for s in summaries}
     click.echo(markdown(table_rows(summaries)) + "\n\n" + markdown(case_rows(cases, records)))

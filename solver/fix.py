@@ -13,6 +13,7 @@ import ast
 import difflib
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
@@ -163,12 +164,14 @@ def whole_files(files: Mapping[str, bytes], run: TestRun, budget: int) -> Contex
     return Context(code, tests)
 
 
-def localised(files: Mapping[str, bytes], run: TestRun, budget: int) -> Context:
+def localised(files: Mapping[str, bytes], run: TestRun, budget: int, focus: int | None = None) -> Context:
     """The functions the failure involves (``solver.localise``), most likely first, at most MAX_FUNCTIONS of them
     within ``budget`` characters: a short file whole, a long one as those functions with their line numbers; and
-    the failing tests' functions."""
+    the failing tests' functions. ``focus``: only the suspect of that rank (0 the likeliest), as a function."""
     test_file_of = {t: f for t in run.failing if (f := _test_file(t, files))}
     chosen, tests = localise(files, run.failing, failure_text(run), test_file_of)
+    if focus is not None:
+        chosen = [d for d in chosen if not is_secret(d.path)][focus : focus + 1]
     code: list[str] = []
     test_blocks: list[str] = []
     whole: set[str] = set()
@@ -189,7 +192,7 @@ def localised(files: Mapping[str, bytes], run: TestRun, budget: int) -> Context:
         if d.path in whole or is_secret(d.path) or excerpts >= MAX_FUNCTIONS:
             continue
         source = files[d.path].decode(errors="replace").rstrip()
-        if len(source) <= SMALL_FILE_CHARS and add(code, _block(f"FILE: {d.path}", source)):
+        if focus is None and len(source) <= SMALL_FILE_CHARS and add(code, _block(f"FILE: {d.path}", source)):
             whole.add(d.path)
         elif add(code, _block(f"FILE: {d.path}", d.text(files, short_docstring=True), f"# lines {d.start}-{d.end}\n")):
             excerpts += 1
@@ -202,16 +205,40 @@ def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_char
     the failures' tail gets up to a quarter. The code is the functions the failure involves (``localise``), or
     whole files that fit. (Small models echo whatever looks like an answer: the tests are shown last and without
     the FILE: mark, which makes 1.5B fix the code.)"""
-    failure = failure_text(run)
-    failure = failure[max(0, len(failure) - max_chars // 4) :]
-    budget = max_chars - len(failure) - 1000  # the prompt's own words
+    failure, budget = _failure(run, max_chars)
     context = localised(files, run, budget) if localise else Context([], [])
     if not context.code:  # nothing the failure calls is a function of the repository: show what it imports
         context = whole_files(files, run, budget)
     where = ("The bug is in this code (the functions the failure involves; of long files only those, their "
              "docstrings cut to the first line, which is kept as it is):" if context.excerpts
              else "The bug is in this code:")  # fmt: skip
-    form = ANSWER_FORMS[answer_form(edit_format, context)]
+    return _messages(test_cmd, failure, where, context, ANSWER_FORMS[answer_form(edit_format, context)])
+
+
+def focused_prompts(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int, n: int) -> list[Messages]:
+    """A prompt for each of the ``n`` likeliest suspects, showing that one function only (a small model shown
+    eight functions echoes them all; shown one, it reads less, answers shortly and changes that one)."""
+    failure, budget = _failure(run, max_chars)
+    prompts = []
+    for rank in range(n):
+        if not (context := localised(files, run, budget, focus=rank)).code:
+            break
+        where = (
+            "The bug is likely in this function: find the wrong line and correct it (the docstring is cut to "
+            "its first line, which is kept as it is):"
+        )
+        prompts.append(_messages(test_cmd, failure, where, context, ANSWER_FORMS["functions"]))
+    return prompts
+
+
+def _failure(run: TestRun, max_chars: int) -> tuple[str, int]:
+    """The failures' tail, up to a quarter of the prompt, and the characters left for code and tests."""
+    failure = failure_text(run)
+    failure = failure[max(0, len(failure) - max_chars // 4) :]
+    return failure, max_chars - len(failure) - 1000  # the prompt's own words
+
+
+def _messages(test_cmd: str, failure: str, where: str, context: Context, form: str) -> Messages:
     user = (
         f"Running `{test_cmd}` gives:\n```\n{failure}\n```\n\n"
         f"The tests are right. {where}\n\n"
@@ -250,6 +277,12 @@ class Attempt:
     """What was wrong, in words for the model."""
     partial: bool = False
     """``run`` ran only the failing tests and their neighbours (a patch they rejected)."""
+    prompt: Messages = ()  # type: ignore[assignment]
+    """What it answered: its repair round shows the same code again."""
+
+
+Ask = tuple[Messages, int, bool]
+"""A prompt, how many answers, and whether greedy."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +301,9 @@ class FixConfig:
     failing_first: bool = True
     """Run a patch on the failing tests (and the test files importing what it changes) first, and the whole
     suite only when those pass."""
+    spread: int = 4
+    """Suspects the cheap round after the first answer spreads over: each of the likeliest functions shown alone
+    in a prompt of its own (0: every answer to the first prompt)."""
     edit_format: str = "auto"
     """What the prompt asks for: whole ``files``, whole ``functions``, ``search-replace`` blocks, or ``auto``
     (functions where code is shown in part). Every form is accepted whatever was asked."""
@@ -375,33 +411,36 @@ class _Fixer:
                  f"Now failing, passed before: {_some(broken)}." if broken else ""]  # fmt: skip
         return " ".join(p for p in parts if p) + f"\n\nOutput:\n```\n{failure_text(after)}\n```"
 
-    def draw(self, model: Model, messages: Messages, n: int, *, greedy: bool) -> None:
-        """``n`` answers of ``model``; their new patches run in parallel. A prompt the model's context cannot hold
-        (a repair round's, typically) gives no answer, and the loop goes on: to more samples, or the next tier."""
-        try:
-            samples = model.sample(messages, n, greedy=greedy)
-        except ContextTooLong as e:
-            log.warning("%s", e)
-            self.too_long = self.too_long or str(e)
-            self.attempts.append(Attempt(model.tier, "", {}, None, "the prompt did not fit the model's context"))
-            return
-        self.samples += len(samples)
-        self.calls += [s.call for s in samples]
-        fresh: dict[tuple[tuple[str, bytes], ...], str] = {}
-        for sample in samples:
+    def draw(self, model: Model, *asks: Ask) -> None:
+        """``model``'s answers to each prompt; their new patches run together, in parallel. A prompt the model's
+        context cannot hold (a repair round's, typically) gives no answer, and the loop goes on: to more samples,
+        or the next tier."""
+        fresh: dict[tuple[tuple[str, bytes], ...], tuple[str, Messages]] = {}
+        for messages, n, greedy in asks:
             try:
-                changes = parse_answer(sample.text, self.files, allow_config=self.allow_config)
-            except PatchError as e:
-                self.attempts.append(Attempt(model.tier, sample.text, {}, None, str(e)))
+                samples = model.sample(messages, n, greedy=greedy)
+            except ContextTooLong as e:
+                log.warning("%s", e)
+                self.too_long = self.too_long or str(e)
+                self.attempts.append(Attempt(model.tier, "", {}, None, "the prompt did not fit the model's context"))
                 continue
-            key = tuple(sorted(changes.items()))
-            if key in self.tried:
-                self.attempts.append(replace(self.tried[key], tier=model.tier, answer=sample.text))
-            elif key not in fresh:
-                fresh[key] = sample.text
+            self.samples += len(samples)
+            self.calls += [s.call for s in samples]
+            for sample in samples:
+                try:
+                    changes = parse_answer(sample.text, self.files, allow_config=self.allow_config)
+                except PatchError as e:
+                    self.attempts.append(Attempt(model.tier, sample.text, {}, None, str(e), prompt=messages))
+                    continue
+                key = tuple(sorted(changes.items()))
+                if key in self.tried:
+                    self.attempts.append(replace(self.tried[key], tier=model.tier, answer=sample.text, prompt=messages))
+                elif key not in fresh:
+                    fresh[key] = (sample.text, messages)
         runs = self.run([dict(key) for key in fresh])
-        for (key, text), (run, partial) in zip(fresh.items(), runs, strict=True):
-            self.tried[key] = Attempt(model.tier, text, dict(key), run, self.judge(run, partial=partial), partial)
+        for (key, (text, messages)), (run, partial) in zip(fresh.items(), runs, strict=True):
+            problem = self.judge(run, partial=partial)
+            self.tried[key] = Attempt(model.tier, text, dict(key), run, problem, partial, messages)
             self.attempts.append(self.tried[key])
 
     def run(self, patches: list[dict[str, bytes]]) -> list[tuple[TestRun, bool]]:
@@ -437,7 +476,7 @@ class _Fixer:
         for _ in range(rounds):
             if self.accepted() or latest is None or latest.run is None:
                 return
-            self.draw(model, repair_prompt(self.first, latest.answer, latest.problem), 1, greedy=True)
+            self.draw(model, (repair_prompt(latest.prompt or self.first, latest.answer, latest.problem), 1, True))
             latest = self.attempts[-1]
 
     def accepted(self) -> Attempt | None:
@@ -455,6 +494,15 @@ class _Fixer:
         return max(ran, key=score, default=None)
 
 
+def spread(first: Messages, focused: list[Messages], n: int) -> list[Ask]:
+    """``n`` answers over the suspects: a greedy one to each focused prompt in turn, then sampled ones, the
+    prompts taken in turn again; all sampled answers to ``first`` where there is no focused prompt."""
+    if not focused:
+        return [(first, n, False)]
+    sampled = Counter(i % len(focused) for i in range(n - len(focused)))
+    return [(p, 1, True) for p in focused[:n]] + [(focused[k], m, False) for k, m in sorted(sampled.items())]
+
+
 def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str, pytest_args: list[str],
                    cheap: Model, strong: Model | None, config: FixConfig) -> FixResult:  # fmt: skip
     before = sandbox.run(files, pytest_args)
@@ -470,12 +518,15 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
     )
     fixer = _Fixer(files, sandbox, pytest_args, before, first, config.allow_config, config.failing_first)
     if config.samples:
-        fixer.draw(cheap, fixer.first, 1, greedy=True)
+        fixer.draw(cheap, (first, 1, True))
         if not fixer.accepted() and config.samples > 1:
-            fixer.draw(cheap, fixer.first, config.samples - 1, greedy=False)
+            focused = (
+                focused_prompts(files, before, test_cmd, config.prompt_chars, config.spread) if config.localise else []
+            )
+            fixer.draw(cheap, *spread(first, focused, config.samples - 1))
         fixer.repair(cheap, fixer.best(), config.repair_rounds)
     if not fixer.accepted() and strong is not None and config.escalate:  # the task afresh, then its own repairs
-        fixer.draw(strong, fixer.first, 1, greedy=True)
+        fixer.draw(strong, (first, 1, True))
         fixer.repair(strong, fixer.attempts[-1], config.repair_rounds)
     ran = [a.run for a in fixer.tried.values() if a.run is not None]
     result = FixResult("not fixed", failing_before=tuple(sorted(before.failing)), candidates=len(ran),

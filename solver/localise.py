@@ -74,16 +74,62 @@ def _tree(source: bytes) -> ast.Module | None:
     return parse_python(source)
 
 
+# The special methods an operator runs (``a < b`` runs ``__lt__``, ``a[k]`` ``__getitem__``, ``len(a)`` ``__len__``).
+OPERATORS = {
+    ast.Lt: "__lt__",
+    ast.LtE: "__le__",
+    ast.Gt: "__gt__",
+    ast.GtE: "__ge__",
+    ast.Eq: "__eq__",
+    ast.NotEq: "__ne__",
+    ast.In: "__contains__",
+    ast.NotIn: "__contains__",
+    ast.Add: "__add__",
+    ast.Sub: "__sub__",
+    ast.Mult: "__mul__",
+    ast.Div: "__truediv__",
+    ast.FloorDiv: "__floordiv__",
+    ast.Mod: "__mod__",
+    ast.BitOr: "__or__",
+    ast.BitAnd: "__and__",
+    ast.BitXor: "__xor__",
+    ast.Load: "__getitem__",
+    ast.Store: "__setitem__",
+    ast.Del: "__delitem__",
+}
+BUILTIN_HOOKS = {"len": "__len__", "iter": "__iter__", "next": "__next__", "repr": "__repr__", "str": "__str__",
+                 "hash": "__hash__", "bool": "__bool__"}  # fmt: skip
+
+
 def _called(node: ast.AST) -> frozenset[str]:
+    """The names ``node`` calls or passes to a call (a callback), and the special methods its operators run."""
     names = set()
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
             func = child.func
             if isinstance(func, ast.Name):
                 names.add(func.id)
+                names.add(BUILTIN_HOOKS.get(func.id, func.id))
             elif isinstance(func, ast.Attribute):
                 names.add(func.attr)
+            for arg in [*child.args, *(k.value for k in child.keywords)]:  # a callback: sorted(xs, key=sort_key)
+                if isinstance(arg, ast.Name | ast.Attribute):
+                    names.add(arg.id if isinstance(arg, ast.Name) else arg.attr)
+        elif isinstance(child, ast.Compare):
+            names.update(OPERATORS[type(op)] for op in child.ops if type(op) in OPERATORS)
+        elif isinstance(child, ast.BinOp | ast.AugAssign) and type(child.op) in OPERATORS:
+            names.add(OPERATORS[type(child.op)])
+        elif isinstance(child, ast.Subscript):
+            names.add(OPERATORS[type(child.ctx)])
     return frozenset(names)
+
+
+def _statement_calls(source: bytes, line: int) -> frozenset[str]:
+    """What the innermost statement at ``line`` calls (a traceback's line: the assertion that failed)."""
+    if (tree := _tree(source)) is None:
+        return frozenset()
+    at = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.lineno <= line <= (n.end_lineno or n.lineno)]
+    return _called(min(at, key=lambda n: (n.end_lineno or n.lineno) - n.lineno)) if at else frozenset()
 
 
 def definitions(path: str, source: bytes) -> list[Definition]:
@@ -192,11 +238,17 @@ def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
     for path, line in reversed(frames(output, files)):  # innermost frames last in a traceback: take them first
         inside = sorted((d for d in by_path.get(path, []) if d.start <= line <= d.end), key=lambda d: d.end - d.start)
         seen.update((d, None) for d in inside[:1] if d not in tests)
+    # What the failing lines of the tests call comes first (an assertion ``not (v1 < v3)`` points at ``__lt__``).
+    hot = sorted(
+        {n for path, line in frames(output, files) if is_test_file(path) for n in _statement_calls(files[path], line)}
+    )
     frontier = [*tests, *seen]
     for _ in range(DEPTH):
         if len(seen) >= ENOUGH:
             break
-        found = (d for n in dict.fromkeys(n for f in frontier for n in sorted(f.calls)) for d in called(n))
+        names = dict.fromkeys([*hot, *(n for f in frontier for n in sorted(f.calls))])
+        hot = []
+        found = (d for n in names for d in called(n))
         frontier = [d for d in dict.fromkeys(found) if d not in seen and d not in tests]
         seen.update(dict.fromkeys(frontier))
     chosen = [d for d in seen if not is_test_file(d.path)]

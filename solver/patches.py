@@ -309,8 +309,16 @@ def _replacements(target: Node, node: Node, old_lines: list[str], new_lines: lis
             return spans + ([(end, end, added)] if added else [])
     text = _source(node, new_lines, target.col_offset)
     if not isinstance(node, ast.ClassDef) and not isinstance(target, ast.ClassDef):
-        text = _keep_docstring(target, node, old_lines, text)
+        text = _keep_decorators(target, node, old_lines, _keep_docstring(target, node, old_lines, text))
     return [(_start(target) - 1, target.end_lineno or target.lineno, text)]
+
+
+def _keep_decorators(target: Node, node: Node, old_lines: list[str], text: str) -> str:
+    """The answered function's text under the original's decorators where the answer has none (small models drop
+    them: a comparison method answered without its ``@comparator`` no longer compares with dicts)."""
+    if node.decorator_list or not target.decorator_list:
+        return text
+    return "".join(old_lines[_start(target) - 1 : target.lineno - 1]) + text
 
 
 def _keep_docstring(target: Node, node: Node, old_lines: list[str], text: str) -> str:

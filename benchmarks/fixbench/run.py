@@ -45,9 +45,11 @@ def configurations(committee: FixConfig) -> dict[str, FixConfig]:
 def ablation(committee: FixConfig) -> dict[str, FixConfig]:
     """Both baselines, the committee, and the committee with one lever changed each: whole files instead of
     localisation, search/replace blocks asked for instead of whole functions, every patch on the whole suite at
-    once instead of the failing tests first."""
+    once instead of the failing tests first, every cheap answer to the first prompt instead of the round spread
+    over the suspects."""
     return {
         **configurations(committee),
+        "without-spread": replace(committee, spread=0),
         "whole-files": replace(committee, localise=False, edit_format="files"),
         "search-replace": replace(committee, edit_format="search-replace"),
         "without-failing-first": replace(committee, failing_first=False),

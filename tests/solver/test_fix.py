@@ -49,7 +49,7 @@ def clients(server: FakeServer) -> tuple[ModelClient, ModelClient]:
 def test_each_fixture_is_fixed_by_the_expected_tier(
     server: FakeServer, name: str, tier: str, patches: int, changed: list[str]
 ) -> None:
-    result = fix_fixture(name, *clients(server), FixConfig(samples=5))
+    result = fix_fixture(name, *clients(server), FixConfig(samples=5, spread=0))
     assert (result.status, result.tier, result.candidates) == ("fixed", tier, patches)
     assert sorted(result.changes) == changed
     # The accepted files, run again on their own: every test passes.
@@ -62,9 +62,18 @@ def test_each_fixture_is_fixed_by_the_expected_tier(
     assert all(path in result.diff for path in changed)
 
 
+def test_a_round_spread_over_the_suspects_finds_the_fix_in_the_function_shown_alone(server: FakeServer) -> None:
+    """Every answer to the first prompt (normalize and sort_key shown together) changes normalize and breaks a
+    test; shown sort_key alone, the cheap model fixes it there, and the strong model is never asked."""
+    result = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5, spread=2))
+    assert (result.status, result.tier) == ("fixed", "cheap")
+    assert b"normalize(name).casefold()" in result.changes["names.py"]
+    assert all(c.tier == "cheap" for c in result.calls)
+
+
 def test_without_the_strong_model_the_hard_fixture_is_not_fixed(server: FakeServer) -> None:
     cheap, _ = clients(server)
-    result = fix_fixture("fix_breaks_other", cheap, None, FixConfig(samples=5))
+    result = fix_fixture("fix_breaks_other", cheap, None, FixConfig(samples=5, spread=0))
     assert (result.status, result.changes, result.candidates) == ("not fixed", {}, 2)
     assert result.failing_before == ("tests.test_names::test_sorting_ignores_case",)
 
@@ -133,7 +142,7 @@ def test_cli_exit_status_tells_not_fixed_and_infra_error_apart(server: FakeServe
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURES / "fix_breaks_other", repo)
     base = ["committee", "fix", "--repo", str(repo), "--cheap", f"cheap@{server.base_url}", "--strong", "none",
-            "--cache", str(tmp_path / "c")]  # fmt: skip
+            "--samples", "1", "--cache", str(tmp_path / "c")]  # fmt: skip
     not_fixed = subprocess.run(base, capture_output=True, text=True)
     assert not_fixed.returncode == 3, not_fixed.stderr
     assert "committee fix: not fixed" in not_fixed.stderr
@@ -231,7 +240,7 @@ def test_failing_first_runs_the_failing_tests_then_the_whole_suite_only_for_a_pa
     finally:
         sandbox.close()
     # The obvious fix passes the failing test but breaks another in the same file: the quick run already says so.
-    result = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5))
+    result = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5, spread=0))
     assert result.status == "fixed" and (result.quick_runs, result.full_runs) == (3, 1)
-    slow = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5, failing_first=False))
+    slow = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5, spread=0, failing_first=False))
     assert slow.changes == result.changes and (slow.quick_runs, slow.full_runs) == (0, 3)

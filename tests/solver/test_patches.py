@@ -127,6 +127,19 @@ def test_a_new_docstring_in_the_answer_is_the_answer() -> None:
     assert b'"""The first n."""' in parse_answer(answer, DOCUMENTED)["lib.py"]
 
 
+def test_a_method_answered_without_its_decorators_keeps_the_originals() -> None:
+    files = {
+        "v.py": b"class V:\n    @comparator\n    @functools.wraps(\n        x)\n    def __lt__(self, other):\n"
+        b"        return self.compare(other) <= 0\n\n    def b(self):\n        return 2\n"
+    }
+    fixed = parse_answer(
+        "```python\nclass V:\n    def __lt__(self, other):\n        return self.compare(other) < 0\n```", files
+    )
+    assert fixed["v.py"] == files["v.py"].replace(b"<= 0", b"< 0")
+    undecorated = "```python\nclass V:\n    @total\n    def __lt__(self, other):\n        return 1\n```"
+    assert b"@comparator" not in parse_answer(undecorated, files)["v.py"]  # decorators answered are the answer
+
+
 ONE_CLASS = {
     "p.py": b"import re\n\n\nclass Parser:\n    @property\n    def x(self):\n        return self._x\n\n"
     b"    @x.setter\n    def x(self, v):\n        self._x = v\n\n    def b(self):\n        return 2\n",
