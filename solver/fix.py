@@ -22,7 +22,7 @@ from sandbox.repo import RepoSandbox, TestRun
 from solver.checkout import is_secret
 from solver.errors import ContextTooLong
 from solver.ledger import ModelCall, totals
-from solver.localise import localise
+from solver.localise import Definition, localise
 from solver.models import Messages, ModelConfig
 from solver.patches import PatchError, is_test_file, parse_answer, parse_python
 from solver.protocols import Model
@@ -164,17 +164,22 @@ def whole_files(files: Mapping[str, bytes], run: TestRun, budget: int) -> Contex
     return Context(code, tests)
 
 
-def localised(files: Mapping[str, bytes], run: TestRun, budget: int, focus: int | None = None) -> Context:
-    """The functions the failure involves (``solver.localise``), most likely first, at most MAX_FUNCTIONS of them
-    within ``budget`` characters: a short file whole, a long one as those functions with their line numbers; and
-    the failing tests' functions. ``focus``: only the suspect of that rank (0 the likeliest), as a function."""
+def suspects(files: Mapping[str, bytes], run: TestRun) -> tuple[list[Definition], list[Definition]]:
+    """The functions the failure involves (``solver.localise``), likeliest first, none in a secret-looking file;
+    and the failing tests' functions."""
     test_file_of = {t: f for t in run.failing if (f := _test_file(t, files))}
     chosen, tests = localise(files, run.failing, failure_text(run), test_file_of)
-    if focus is not None:
-        chosen = [d for d in chosen if not is_secret(d.path)][focus : focus + 1]
+    return [d for d in chosen if not is_secret(d.path)], tests
+
+
+def localised(files: Mapping[str, bytes], chosen: list[Definition], tests: list[Definition], budget: int, *,
+              whole: bool = True) -> Context:  # fmt: skip
+    """At most MAX_FUNCTIONS of the ``chosen`` functions, in order, within ``budget`` characters: a short file whole
+    (unless not ``whole``), a long one as those functions with their line numbers; and the failing tests'
+    functions."""
     code: list[str] = []
     test_blocks: list[str] = []
-    whole: set[str] = set()
+    shown_whole: set[str] = set()
     excerpts = 0
 
     def add(blocks: list[str], block: str) -> bool:
@@ -189,11 +194,11 @@ def localised(files: Mapping[str, bytes], run: TestRun, budget: int, focus: int 
         text = d.text(files)
         add(test_blocks, _block(f"# {d.path}", text, f"# lines {d.start}-{d.end}\n"))
     for d in chosen:
-        if d.path in whole or is_secret(d.path) or excerpts >= MAX_FUNCTIONS:
+        if d.path in shown_whole or excerpts >= MAX_FUNCTIONS:
             continue
         source = files[d.path].decode(errors="replace").rstrip()
-        if focus is None and len(source) <= SMALL_FILE_CHARS and add(code, _block(f"FILE: {d.path}", source)):
-            whole.add(d.path)
+        if whole and len(source) <= SMALL_FILE_CHARS and add(code, _block(f"FILE: {d.path}", source)):
+            shown_whole.add(d.path)
         elif add(code, _block(f"FILE: {d.path}", d.text(files, short_docstring=True), f"# lines {d.start}-{d.end}\n")):
             excerpts += 1
     return Context(code, test_blocks, excerpts=bool(excerpts))
@@ -206,7 +211,7 @@ def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_char
     whole files that fit. (Small models echo whatever looks like an answer: the tests are shown last and without
     the FILE: mark, which makes 1.5B fix the code.)"""
     failure, budget = _failure(run, max_chars)
-    context = localised(files, run, budget) if localise else Context([], [])
+    context = localised(files, *suspects(files, run), budget) if localise else Context([], [])
     if not context.code:  # nothing the failure calls is a function of the repository: show what it imports
         context = whole_files(files, run, budget)
     where = ("The bug is in this code (the functions the failure involves; of long files only those, their "
@@ -219,10 +224,11 @@ def focused_prompts(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max
     """A prompt for each of the ``n`` likeliest suspects, showing that one function only (a small model shown
     eight functions echoes them all; shown one, it reads less, answers shortly and changes that one)."""
     failure, budget = _failure(run, max_chars)
+    chosen, tests = suspects(files, run)
     prompts = []
-    for rank in range(n):
-        if not (context := localised(files, run, budget, focus=rank)).code:
-            break
+    for suspect in chosen[:n]:
+        if not (context := localised(files, [suspect], tests, budget, whole=False)).code:
+            continue  # longer than the prompt
         where = (
             "The bug is likely in this function: find the wrong line and correct it (the docstring is cut to "
             "its first line, which is kept as it is):"

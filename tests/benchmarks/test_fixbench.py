@@ -71,6 +71,15 @@ def test_the_committee_escalates_where_cheap_patches_fail_and_the_fix_is_scored_
     assert 0 < report["committee"]["cost_fraction_of_strong_alone"] < 1.5
     assert (tmp_path / "t" / "report.png").stat().st_size > 0
     assert "| cachetools | boundary | 1 | 0 | 1 | 1 |" in result.output
+    with fake_openai(model) as server:  # one lever more on the same run: only it runs, from the same cache
+        args[args.index("--cheap") + 1 : args.index("--strong") + 2] = [
+            f"cheap@{server.base_url}", "--strong", f"strong@{server.base_url}"]  # fmt: skip
+        lever = CliRunner().invoke(cli, [*args, "--ablate", "--configs", "committee,without-spread"])
+        assert lever.exit_code == 0, lever.output
+        unknown = CliRunner().invoke(cli, [*args, "--configs", "committee,nope"])
+        assert unknown.exit_code == 2 and "no configuration nope in this run" in unknown.output
+    report = {r["config"]: r for r in json.loads((tmp_path / "t" / "report.json").read_text())}
+    assert list(report) == ["committee", "without-spread"] and report["without-spread"]["resolved"] == 1
 
 
 def test_the_shipped_bug_breaks_exactly_its_recorded_tests() -> None:

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from sandbox.repo import TestRun
-from solver.fix import fix_prompt
+from solver.fix import fix_prompt, focused_prompts
 from solver.localise import definitions, frames, localise
 from solver.patches import parse_answer
 
@@ -89,3 +89,39 @@ def test_a_docstring_that_starts_on_its_own_line_is_cut_to_its_first_words_and_m
     assert shown == 'def f(x):\n    """Yield unique elements."""\n    return x'
     answer = f"FILE: m.py\n```python\n{shown.replace('return x', 'return x + 1')}\n```"
     assert parse_answer(answer, {"m.py": source}) == {"m.py": source.replace(b"return x", b"return x + 1")}
+
+
+VERSIONS = {
+    "semverish/__init__.py": b"from .version import Version, sort_key\n",
+    "semverish/version.py": b"class Version:\n    def __init__(self, major, minor):\n"
+    b"        self.parts = (major, minor)\n\n"
+    b"    def __eq__(self, other):\n        return self.parts == other.parts\n\n"
+    b"    def __lt__(self, other):\n        return self.parts <= other.parts\n\n\n"
+    b"def sort_key(version):\n    return version.parts\n",
+    "tests/test_version.py": b"from semverish import Version, sort_key\n\n\ndef test_order():\n"
+    b"    a, b = Version(1, 2), Version(1, 2)\n    assert a == b\n    assert not (a < b)\n\n\n"
+    b"def test_sorted():\n    assert sorted([Version(2, 0), Version(1, 0)], key=sort_key)[0] == Version(1, 0)\n",
+}
+
+ORDER_FAILED = "tests/test_version.py:7: in test_order\n    assert not (a < b)\nE   assert not True\n"
+
+
+def test_the_operator_on_the_failing_line_puts_its_special_method_first_and_a_callback_is_followed() -> None:
+    order = TestRun({"tests.test_version::test_order": "failed"}, ORDER_FAILED, 1)
+    chosen, _ = localise(
+        VERSIONS, order.failing, order.output, {"tests.test_version::test_order": "tests/test_version.py"}
+    )
+    assert chosen[0].qualname == "Version.__lt__"  # not __init__, the first special method of the class called
+    listed = TestRun({"tests.test_version::test_sorted": "failed"}, "tests/test_version.py:11: AssertionError\n", 1)
+    chosen, _ = localise(
+        VERSIONS, listed.failing, listed.output, {"tests.test_version::test_sorted": "tests/test_version.py"}
+    )
+    assert "sort_key" in [d.qualname for d in chosen]  # passed as key=, never called by the test
+
+
+def test_a_focused_prompt_shows_one_suspect_alone() -> None:
+    order = TestRun({"tests.test_version::test_order": "failed", "tests.test_version::test_sorted": "passed"},
+                    ORDER_FAILED, 1)  # fmt: skip
+    prompts = [p[1]["content"] for p in focused_prompts(VERSIONS, order, "pytest", 32_000, 3)]
+    assert len(prompts) == 3 and "def __lt__" in prompts[0] and "def __init__" not in prompts[0]
+    assert all(p.count("FILE: semverish/version.py") == 1 and "def test_order" in p for p in prompts)
