@@ -283,7 +283,7 @@ class Attempt:
     """What was wrong, in words for the model."""
     partial: bool = False
     """``run`` ran only the failing tests and their neighbours (a patch they rejected)."""
-    prompt: Messages = ()  # type: ignore[assignment]
+    prompt: Messages | None = None
     """What it answered: its repair round shows the same code again."""
 
 
@@ -526,9 +526,8 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
     if config.samples:
         fixer.draw(cheap, (first, 1, True))
         if not fixer.accepted() and config.samples > 1:
-            focused = (
-                focused_prompts(files, before, test_cmd, config.prompt_chars, config.spread) if config.localise else []
-            )
+            on = config.localise and config.spread
+            focused = focused_prompts(files, before, test_cmd, config.prompt_chars, config.spread) if on else []
             fixer.draw(cheap, *spread(first, focused, config.samples - 1))
         fixer.repair(cheap, fixer.best(), config.repair_rounds)
     if not fixer.accepted() and strong is not None and config.escalate:  # the task afresh, then its own repairs
