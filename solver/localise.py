@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from solver.diffs import lines_of
-from solver.patches import is_test_file, parse_python
+from solver.patches import first_line, is_test_file, parse_python
 
 MAX_DEFINITIONS_PER_NAME = 3
 """A name with more definitions than this in the repository says too little about where a call goes."""
@@ -144,7 +144,7 @@ def definitions(path: str, source: bytes) -> list[Definition]:
     def visit(body: list[ast.stmt], owner: ast.ClassDef | None, prefix: str) -> None:
         for node in body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                start = first_line(node)
                 owner_line = lines[owner.lineno - 1].rstrip() if owner is not None else ""
                 first = node.body[0]
                 doc = (first.lineno, first.end_lineno or first.lineno) if ast.get_docstring(node) is not None else None

@@ -270,14 +270,14 @@ def _parse_block(block: str) -> ast.Module | None:
     return parse_python(block) or parse_python(textwrap.dedent(block))
 
 
-def _start(node: Node) -> int:
-    """The definition's first line (its first decorator's), 1-based."""
-    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
+def first_line(node: ast.stmt) -> int:
+    """The statement's first line, 1-based: a definition's first decorator's."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
 
 
 def _source(node: Node, lines: list[str], indent: int) -> str:
     """The definition's text from ``lines``, re-indented to ``indent`` columns."""
-    text = lines[_start(node) - 1 : node.end_lineno]
+    text = lines[first_line(node) - 1 : node.end_lineno]
     shift = indent - node.col_offset
     out = []
     for line in text:
@@ -310,7 +310,7 @@ def _replacements(target: Node, node: Node, old_lines: list[str], new_lines: lis
     text = _source(node, new_lines, target.col_offset)
     if not isinstance(node, ast.ClassDef) and not isinstance(target, ast.ClassDef):
         text = _keep_decorators(target, node, old_lines, _keep_docstring(target, node, old_lines, text))
-    return [(_start(target) - 1, target.end_lineno or target.lineno, text)]
+    return [(first_line(target) - 1, target.end_lineno or target.lineno, text)]
 
 
 def _keep_decorators(target: Node, node: Node, old_lines: list[str], text: str) -> str:
@@ -318,7 +318,7 @@ def _keep_decorators(target: Node, node: Node, old_lines: list[str], text: str) 
     them: a comparison method answered without its ``@comparator`` no longer compares with dicts)."""
     if node.decorator_list or not target.decorator_list:
         return text
-    return "".join(old_lines[_start(target) - 1 : target.lineno - 1]) + text
+    return "".join(old_lines[first_line(target) - 1 : target.lineno - 1]) + text
 
 
 def _keep_docstring(target: Node, node: Node, old_lines: list[str], text: str) -> str:
@@ -331,11 +331,11 @@ def _keep_docstring(target: Node, node: Node, old_lines: list[str], text: str) -
         return text  # a one-line definition: nothing to put back
     doc = old_lines[target.body[0].lineno - 1 : target.body[0].end_lineno]
     lines = lines_of(text)
-    first = node.body[0].lineno - _start(node)
+    first = node.body[0].lineno - first_line(node)
     if answered is None:
         lines[first:first] = doc
     else:
-        lines[first : (node.body[0].end_lineno or node.body[0].lineno) - _start(node) + 1] = doc
+        lines[first : (node.body[0].end_lineno or node.body[0].lineno) - first_line(node) + 1] = doc
     return "".join(lines)
 
 
@@ -372,8 +372,8 @@ def _merge(original: str, block: str) -> str:
         if next_start < end:
             raise PatchError("the answer gives the same definition twice: give each function once")
     first = spans[0][0]
-    statement = next((n for n in old_tree.body if _start_line(n) - 1 <= first < (n.end_lineno or n.lineno)), None)
-    insert_at = first if statement is None else _start_line(statement) - 1
+    statement = next((n for n in old_tree.body if first_line(n) - 1 <= first < (n.end_lineno or n.lineno)), None)
+    insert_at = first if statement is None else first_line(statement) - 1
     for start, end, text in reversed(spans):
         lines[start:end] = [text]
     if added:
@@ -381,7 +381,3 @@ def _merge(original: str, block: str) -> str:
     merged = "".join(lines)
     imports = [line for line in block.splitlines() if line.startswith(("import ", "from ")) and line not in merged]
     return "".join(f"{line}\n" for line in imports) + merged
-
-
-def _start_line(node: ast.stmt) -> int:
-    return _start(node) if isinstance(node, Node) else node.lineno
