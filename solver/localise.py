@@ -167,6 +167,17 @@ def classes(path: str, source: bytes) -> dict[str, tuple[str, ...]]:
             for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}  # fmt: skip
 
 
+def _class_attribute_calls(source: bytes, test_id: str) -> frozenset[str]:
+    """What the statements in the body of a test id's class (not its methods) call or pass to a call."""
+    where = test_id.partition("[")[0].rpartition("::")[0]
+    owner = where.rsplit(".", 1)[-1]
+    if "." not in where or (tree := _tree(source)) is None:
+        return frozenset()
+    body = [n for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and c.name == owner for n in c.body]
+    return frozenset(name for n in body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                     for name in _called(n))  # fmt: skip
+
+
 def _test_function(test_id: str, defs: list[Definition]) -> Definition | None:
     """The definition a JUnit test id (``tests.test_x.TestY::test_z[param]``) names among its file's ``defs``."""
     where, _, name = test_id.partition("[")[0].rpartition("::")  # parameters may hold "::"
@@ -242,6 +253,8 @@ def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
     hot = sorted(
         {n for path, line in frames(output, files) if is_test_file(path) for n in _statement_calls(files[path], line)}
     )
+    # A test class's own attributes are part of its tests (a mixin's tests run ``DECORATOR = staticmethod(f)``).
+    hot += sorted({n for i in failing if i in test_file_of for n in _class_attribute_calls(files[test_file_of[i]], i)})
     frontier = [*tests, *seen]
     for _ in range(DEPTH):
         if len(seen) >= ENOUGH:

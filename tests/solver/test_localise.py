@@ -125,3 +125,18 @@ def test_a_focused_prompt_shows_one_suspect_alone() -> None:
     prompts = [p[1]["content"] for p in focused_prompts(VERSIONS, order, "pytest", 32_000, 3)]
     assert len(prompts) == 3 and "def __lt__" in prompts[0] and "def __init__" not in prompts[0]
     assert all(p.count("FILE: semverish/version.py") == 1 and "def test_order" in p for p in prompts)
+
+
+def test_a_mixin_test_reaches_the_function_its_class_names_as_an_attribute() -> None:
+    files = {
+        "memo/func.py": b"def lru(maxsize=128):\n    return maxsize > 0\n\n\ndef lfu(maxsize=128):\n"
+        b"    return maxsize >= 0\n",
+        "tests/test_func.py": b"import unittest\nimport memo.func\n\n\nclass Mixin:\n    def test_zero(self):\n"
+        b"        self.assertFalse(self.DECORATOR(0))\n\n\nclass LFUTest(unittest.TestCase, Mixin):\n"
+        b"    DECORATOR = staticmethod(memo.func.lfu)\n",
+    }
+    failing = "tests.test_func.LFUTest::test_zero"
+    chosen, tests = localise(
+        files, {failing}, "tests/test_func.py:7: AssertionError\n", {failing: "tests/test_func.py"}
+    )
+    assert [d.qualname for d in chosen] == ["lfu"] and [t.qualname for t in tests] == ["Mixin.test_zero"]
