@@ -1,6 +1,7 @@
 """Does the prompt show the bug? For every fix case, without a model: the buggy suite runs in the sandbox, the
 first prompt is built with and without localisation, and the table says whether the mutated line is in the code
-shown (whole or as its function), at which place among the functions, and how long the prompt is.
+shown (whole or as its function), at which place among the functions, and how long the prompt is; and whether the
+mutated function is one of the suspects the cheap round spreads over (a prompt of its own), at which rank.
 
     python -m benchmarks.fixbench.localisation [--limit N] [--chars 32000]
 """
@@ -14,7 +15,7 @@ import statistics
 from benchmarks.fixbench.cases import buggy, load_cases, load_packages, repository
 from benchmarks.fixbench.run import markdown
 from sandbox.repo import RepoSandbox
-from solver.fix import MAX_PROMPT_CHARS, fix_prompt
+from solver.fix import MAX_PROMPT_CHARS, FixConfig, fix_prompt, suspects
 
 
 def shown(prompt: str, path: str, line: int) -> int | None:
@@ -35,10 +36,15 @@ def main() -> None:
     args = parser.parse_args()
     packages, cases = load_packages(), load_cases()[: args.limit]
     sandbox = RepoSandbox()
-    rows = [["case", "kind", "whole files: bug shown", "chars", "localised: bug shown", "chars"]]
+    rows = [
+        ["case", "kind", "whole files: bug shown", "chars", "localised: bug shown", "chars", "a suspect of the spread"]
+    ]
+    spread = FixConfig().spread
+    focused = []
     found: dict[bool, list[bool]] = {}
     sizes: dict[bool, list[int]] = {}
     started = None
+    print(markdown(rows), flush=True)
     for case in cases:
         package = packages[case.package]
         files = buggy(case, repository(package))
@@ -53,6 +59,13 @@ def main() -> None:
             found.setdefault(mode, []).append(place is not None)
             sizes.setdefault(mode, []).append(len(prompt))
             row += ["-" if place is None else f"yes ({place})", f"{len(prompt):,}"]
+        ranks = [
+            i
+            for i, d in enumerate(suspects(files, run)[0][:spread])
+            if d.path == case.file and d.start <= case.line <= d.end
+        ]
+        focused.append(bool(ranks))
+        row.append(f"yes ({ranks[0] + 1})" if ranks else "-")
         rows.append(row)
         print("| " + " | ".join(row) + " |", flush=True)
     sandbox.close()
@@ -62,6 +75,10 @@ def main() -> None:
         summary.append(["localised" if mode else "whole files", f"{sum(found[mode])}/{len(cases)}",
                         f"{statistics.median(sizes[mode]):,.0f}", f"{max(sizes[mode]):,}"])  # fmt: skip
     print(markdown(summary))
+    print(
+        f"\nthe mutated function is one of the {spread} suspects the cheap round spreads over: "
+        f"{sum(focused)}/{len(cases)}"
+    )
 
 
 if __name__ == "__main__":
