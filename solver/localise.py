@@ -2,7 +2,9 @@
 
 From the failing tests (their ids name their functions) and pytest's tracebacks (``path:line`` of each frame),
 the functions involved are found by walking the calls outward: the functions the traceback passes through, then
-the repository's definitions of what the failing tests call, then what those call, and so on. Names are matched
+the repository's definitions of what the failing tests call (what the failing line itself calls first, and what
+the test's class names in its body), then what those call, and so on. An operator is a call of its special method
+(``a < b`` of ``__lt__``), and a function passed to a call a call of it (``sorted(xs, key=f)``). Names are matched
 by name (a method by its attribute name, a class by its special methods and its bases'), so a call through a
 package's re-exports or an instance still finds its definition; a name defined in many places (``get``, ``run``)
 is too vague to follow. Pure text work on the repository's sources (every parse goes through ``parse_python``):
@@ -108,8 +110,7 @@ def _called(node: ast.AST) -> frozenset[str]:
         if isinstance(child, ast.Call):
             func = child.func
             if isinstance(func, ast.Name):
-                names.add(func.id)
-                names.add(BUILTIN_HOOKS.get(func.id, func.id))
+                names.update({func.id, BUILTIN_HOOKS.get(func.id, func.id)})
             elif isinstance(func, ast.Attribute):
                 names.add(func.attr)
             for arg in [*child.args, *(k.value for k in child.keywords)]:  # a callback: sorted(xs, key=sort_key)
@@ -167,15 +168,20 @@ def classes(path: str, source: bytes) -> dict[str, tuple[str, ...]]:
             for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}  # fmt: skip
 
 
-def _class_attribute_calls(source: bytes, test_id: str) -> frozenset[str]:
-    """What the statements in the body of a test id's class (not its methods) call or pass to a call."""
+@functools.lru_cache(maxsize=64)
+def _class_attribute_calls(source: bytes) -> dict[str, frozenset[str]]:
+    """Per class of the file: what the statements of its body (not its methods) call or pass to a call."""
+    tree = _tree(source)
+    classes = [c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)] if tree is not None else []
+    members = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    return {c.name: frozenset(name for n in c.body if not isinstance(n, members) for name in _called(n))
+            for c in classes}  # fmt: skip
+
+
+def _owner(test_id: str) -> str:
+    """The class a JUnit test id (``tests.test_x.TestY::test_z[param]``) names, or ""."""
     where = test_id.partition("[")[0].rpartition("::")[0]
-    owner = where.rsplit(".", 1)[-1]
-    if "." not in where or (tree := _tree(source)) is None:
-        return frozenset()
-    body = [n for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and c.name == owner for n in c.body]
-    return frozenset(name for n in body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                     for name in _called(n))  # fmt: skip
+    return where.rsplit(".", 1)[-1] if "." in where else ""
 
 
 def _test_function(test_id: str, defs: list[Definition]) -> Definition | None:
@@ -216,6 +222,7 @@ def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
     """(source functions, most likely first; the failing tests' functions). ``test_file_of`` maps a failing test's id
     to its file. The walk goes through the tests' own helpers (a harness in a test file) but shows only source;
     last come the functions a chosen module calls as it is imported."""
+    failing = sorted(failing)
     sources = sorted(p for p in files if p.endswith(".py") and len(files[p]) <= MAX_SOURCE_BYTES)
     defs = [d for p in sources for d in definitions(p, files[p])]
     by_name: dict[str, list[Definition]] = {}
@@ -243,7 +250,7 @@ def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
         found = by_name.get(name, [])
         return found if len(found) <= MAX_DEFINITIONS_PER_NAME else []
 
-    tests = list(dict.fromkeys(t for i in sorted(failing) if i in test_file_of
+    tests = list(dict.fromkeys(t for i in failing if i in test_file_of
                                and (t := _test_function(i, by_path.get(test_file_of[i], [])))))  # fmt: skip
     seen: dict[Definition, None] = {}  # ordered, and a set
     for path, line in reversed(frames(output, files)):  # innermost frames last in a traceback: take them first
@@ -254,7 +261,8 @@ def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
         {n for path, line in frames(output, files) if is_test_file(path) for n in _statement_calls(files[path], line)}
     )
     # A test class's own attributes are part of its tests (a mixin's tests run ``DECORATOR = staticmethod(f)``).
-    hot += sorted({n for i in failing if i in test_file_of for n in _class_attribute_calls(files[test_file_of[i]], i)})
+    owners = {(test_file_of[i], _owner(i)) for i in failing if i in test_file_of}
+    hot += sorted({n for path, owner in owners for n in _class_attribute_calls(files[path]).get(owner, ())})
     frontier = [*tests, *seen]
     for _ in range(DEPTH):
         if len(seen) >= ENOUGH:
