@@ -20,7 +20,7 @@ from benchmarks.fake_openai import Reply, fake_openai
 from sandbox.repo import RepoSandbox
 from solver.checkout import snapshot
 from solver.endpoints import DEFAULT_CHEAP, DEFAULT_STRONG, open_model, probe_endpoint
-from solver.fix import FixConfig, FixResult, fix_repository, prompt_chars
+from solver.fix import FOCUSED, FixConfig, FixResult, fix_repository, prompt_chars
 from solver.ledger import DEFAULT_PRICES, totals
 from solver.models import ModelClient, ModelConfig
 
@@ -115,7 +115,7 @@ def scripted_model(request: dict[str, Any]) -> Reply:
         return Reply([script.get("strong", "no idea")])
     if len(request["messages"]) > 2:
         return Reply([script.get("repair", "no idea")])
-    if "The bug is likely in this function" in text:  # one suspect shown alone
+    if FOCUSED in text:  # one suspect shown alone
         return Reply([next((a for mark, a in script.get("focused", {}).items() if mark in text), "no idea")] * n)
     if request.get("temperature") == 0:
         return Reply([script["greedy"]])

@@ -164,7 +164,11 @@ def whole_files(files: Mapping[str, bytes], run: TestRun, budget: int) -> Contex
     return Context(code, tests)
 
 
-def suspects(files: Mapping[str, bytes], run: TestRun) -> tuple[list[Definition], list[Definition]]:
+Suspects = tuple[list[Definition], list[Definition]]
+"""What ``suspects`` finds: source functions, likeliest first, and the failing tests' functions."""
+
+
+def suspects(files: Mapping[str, bytes], run: TestRun) -> Suspects:
     """The functions the failure involves (``solver.localise``), likeliest first, none in a secret-looking file;
     and the failing tests' functions."""
     test_file_of = {t: f for t in run.failing if (f := _test_file(t, files))}
@@ -204,14 +208,19 @@ def localised(files: Mapping[str, bytes], chosen: list[Definition], tests: list[
     return Context(code, test_blocks, excerpts=bool(excerpts))
 
 
+FOCUSED = ("The bug is likely in this function: find the wrong line and correct it (the docstring is cut to its "
+           "first line, which is kept as it is):")  # fmt: skip
+
+
 def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int = MAX_PROMPT_CHARS, *,
-               localise: bool = True, edit_format: str = "auto") -> Messages:  # fmt: skip
+               localise: bool = True, edit_format: str = "auto",
+               found: Suspects | None = None) -> Messages:  # fmt: skip
     """The failures, the code they exercise, and the tests, marked read-only, in at most ``max_chars`` characters:
     the failures' tail gets up to a quarter. The code is the functions the failure involves (``localise``), or
     whole files that fit. (Small models echo whatever looks like an answer: the tests are shown last and without
-    the FILE: mark, which makes 1.5B fix the code.)"""
+    the FILE: mark, which makes 1.5B fix the code.) ``found``: the suspects, where already looked for."""
     failure, budget = _failure(run, max_chars)
-    context = localised(files, *suspects(files, run), budget) if localise else Context([], [])
+    context = localised(files, *(found or suspects(files, run)), budget) if localise else Context([], [])
     if not context.code:  # nothing the failure calls is a function of the repository: show what it imports
         context = whole_files(files, run, budget)
     where = ("The bug is in this code (the functions the failure involves; of long files only those, their "
@@ -220,20 +229,16 @@ def fix_prompt(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_char
     return _messages(test_cmd, failure, where, context, ANSWER_FORMS[answer_form(edit_format, context)])
 
 
-def focused_prompts(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int, n: int) -> list[Messages]:
+def focused_prompts(files: Mapping[str, bytes], run: TestRun, test_cmd: str, max_chars: int, n: int, *,
+                    found: Suspects | None = None) -> list[Messages]:  # fmt: skip
     """A prompt for each of the ``n`` likeliest suspects, showing that one function only (a small model shown
     eight functions echoes them all; shown one, it reads less, answers shortly and changes that one)."""
     failure, budget = _failure(run, max_chars)
-    chosen, tests = suspects(files, run)
+    chosen, tests = found or suspects(files, run)
     prompts = []
     for suspect in chosen[:n]:
-        if not (context := localised(files, [suspect], tests, budget, whole=False)).code:
-            continue  # longer than the prompt
-        where = (
-            "The bug is likely in this function: find the wrong line and correct it (the docstring is cut to "
-            "its first line, which is kept as it is):"
-        )
-        prompts.append(_messages(test_cmd, failure, where, context, ANSWER_FORMS["functions"]))
+        if (context := localised(files, [suspect], tests, budget, whole=False)).code:  # else longer than the prompt
+            prompts.append(_messages(test_cmd, failure, FOCUSED, context, ANSWER_FORMS["functions"]))
     return prompts
 
 
@@ -519,15 +524,15 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
             return FixResult("infra error", detail=f"pytest exited {before.exit_code} without a failing test:\n"
                                                    f"{before.output[-2000:]}")  # fmt: skip
         return FixResult("nothing to fix")
-    first = fix_prompt(
-        files, before, test_cmd, config.prompt_chars, localise=config.localise, edit_format=config.edit_format
-    )
+    found = suspects(files, before) if config.localise else None  # looked for once, for every prompt
+    first = fix_prompt(files, before, test_cmd, config.prompt_chars, localise=config.localise,
+                       edit_format=config.edit_format, found=found)  # fmt: skip
     fixer = _Fixer(files, sandbox, pytest_args, before, first, config.allow_config, config.failing_first)
     if config.samples:
         fixer.draw(cheap, (first, 1, True))
         if not fixer.accepted() and config.samples > 1:
-            on = config.localise and config.spread
-            focused = focused_prompts(files, before, test_cmd, config.prompt_chars, config.spread) if on else []
+            n = config.spread
+            focused = focused_prompts(files, before, test_cmd, config.prompt_chars, n, found=found) if found else []
             fixer.draw(cheap, *spread(first, focused, config.samples - 1))
         fixer.repair(cheap, fixer.best(), config.repair_rounds)
     if not fixer.accepted() and strong is not None and config.escalate:  # the task afresh, then its own repairs

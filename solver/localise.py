@@ -125,12 +125,20 @@ def _called(node: ast.AST) -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.lru_cache(maxsize=64)
+def _innermost_statements(source: bytes) -> dict[int, ast.stmt]:
+    """Each line's innermost statement, found in one walk of the file (a traceback may name hundreds of lines)."""
+    found: dict[int, ast.stmt] = {}
+    for node in ast.walk(tree) if (tree := _tree(source)) is not None else ():  # outer statements first
+        if isinstance(node, ast.stmt):
+            found.update(dict.fromkeys(range(node.lineno, (node.end_lineno or node.lineno) + 1), node))
+    return found
+
+
 def _statement_calls(source: bytes, line: int) -> frozenset[str]:
     """What the innermost statement at ``line`` calls (a traceback's line: the assertion that failed)."""
-    if (tree := _tree(source)) is None:
-        return frozenset()
-    at = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.lineno <= line <= (n.end_lineno or n.lineno)]
-    return _called(min(at, key=lambda n: (n.end_lineno or n.lineno) - n.lineno)) if at else frozenset()
+    statement = _innermost_statements(source).get(line)
+    return _called(statement) if statement is not None else frozenset()
 
 
 def definitions(path: str, source: bytes) -> list[Definition]:
@@ -253,15 +261,17 @@ def localise(files: Mapping[str, bytes], failing: Iterable[str], output: str,
     tests = list(dict.fromkeys(t for i in failing if i in test_file_of
                                and (t := _test_function(i, by_path.get(test_file_of[i], [])))))  # fmt: skip
     seen: dict[Definition, None] = {}  # ordered, and a set
-    for path, line in reversed(frames(output, files)):  # innermost frames last in a traceback: take them first
+    traceback = frames(output, files)
+    for path, line in reversed(traceback):  # innermost frames last in a traceback: take them first
         inside = sorted((d for d in by_path.get(path, []) if d.start <= line <= d.end), key=lambda d: d.end - d.start)
         seen.update((d, None) for d in inside[:1] if d not in tests)
-    # What the failing lines of the tests call comes first (an assertion ``not (v1 < v3)`` points at ``__lt__``).
-    hot = sorted(
-        {n for path, line in frames(output, files) if is_test_file(path) for n in _statement_calls(files[path], line)}
-    )
+    # What the failing lines of the tests call comes first (an assertion ``not (v1 < v3)`` points at ``__lt__``);
+    # only files small enough to parse are read (a test file too is the repository's).
+    readable = set(sources)
+    hot = sorted({n for path, line in traceback if is_test_file(path) and path in readable
+                  for n in _statement_calls(files[path], line)})  # fmt: skip
     # A test class's own attributes are part of its tests (a mixin's tests run ``DECORATOR = staticmethod(f)``).
-    owners = {(test_file_of[i], _owner(i)) for i in failing if i in test_file_of}
+    owners = {(test_file_of[i], _owner(i)) for i in failing if test_file_of.get(i) in readable}
     hot += sorted({n for path, owner in owners for n in _class_attribute_calls(files[path]).get(owner, ())})
     frontier = [*tests, *seen]
     for _ in range(DEPTH):

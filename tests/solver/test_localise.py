@@ -76,10 +76,14 @@ def test_a_huge_generated_module_is_not_parsed_and_a_deep_call_graph_stops_early
     calls = "".join(
         f"def f{i}():\n" + "".join(f"    f{(i * 7 + j) % 3000}()\n" for j in range(20)) for i in range(3000)
     )
+    huge_test = b"class TestData:\n    TABLE = [" + b"f1(), " * 500_000 + b"]\n"  # named by the traceback too
     files = {"graph.py": calls.encode(), "data.py": b"TABLE = [" + b"1, " * 1_000_000 + b"]\n",
-             "tests/test_graph.py": b"from graph import f1\n\n\ndef test_x():\n    f1()\n"}  # fmt: skip
-    chosen, tests = localise(files, {"tests.test_graph::test_x"}, "data.py:1: in <module>",
-                             {"tests.test_graph::test_x": "tests/test_graph.py"})  # fmt: skip
+             "tests/test_graph.py": b"from graph import f1\n\n\ndef test_x():\n    f1()\n",
+             "tests/test_data.py": huge_test}  # fmt: skip
+    chosen, tests = localise(files, {"tests.test_graph::test_x", "tests.test_data.TestData::test_y"},
+                             "data.py:1: in <module>\ntests/test_data.py:2: in TestData\n",
+                             {"tests.test_graph::test_x": "tests/test_graph.py",
+                              "tests.test_data.TestData::test_y": "tests/test_data.py"})  # fmt: skip
     assert chosen[0].qualname == "f1" and len(chosen) < 500 and [t.qualname for t in tests] == ["test_x"]
 
 
