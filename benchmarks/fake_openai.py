@@ -34,6 +34,8 @@ class Reply:
     """One of BROKEN_ANSWERS: the status line and headers go out, then the body is broken this way."""
     error: str = "scripted failure"
     """The error message of a reply whose status is not 200."""
+    finish_reason: str = "stop"
+    """Why every choice ended: "length" for an answer cut at max_tokens."""
 
 
 BROKEN_ANSWERS = ("drop mid-body", "an HTML page", "JSON cut short", "no choices")
@@ -75,7 +77,7 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
                 self._send(reply.status, {"error": {"message": reply.error, "type": "server_error"}}, reply.headers)
                 return
             choices = [
-                {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
+                {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": reply.finish_reason}
                 for i, t in enumerate(reply.texts)
             ]
             out = reply.completion_tokens_each * len(reply.texts)

@@ -47,6 +47,8 @@ class Summary:
     """Cheap samples and other cheap calls (tests transcribed from prose, repairs): one per answer."""
     routed: int = 0
     """Tasks the router sent straight to the strong model (counted among the escalated too)."""
+    unsure: int = 0
+    """Tasks called solved on thin evidence (weak tests, passing samples that disagree, nothing settling it)."""
 
     @property
     def pass_at_1(self) -> float:
@@ -94,6 +96,7 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         cached_calls=sum(bool(call.get("cached")) for r in records for call in r["calls"]),
         cheap_calls=sum(call["tier"] == "cheap" for r in records for call in r["calls"]),
         routed=sum(bool(r.get("routed")) for r in records),
+        unsure=sum(bool(r.get("unsure")) and bool(r["solved"]) for r in records),
     )
 
 
@@ -158,7 +161,7 @@ def ablation_table(summaries: Sequence[Summary], *, title: str = "") -> Table:
     base = next((s for s in summaries if s.config == "strong-alone"), None)
     t = Table(title=title)
     for column in ("configuration", "pass@1", "cost/strong-alone", "escalated", "routed", "cheap calls/task",
-                   "cost $"):  # fmt: skip
+                   "sel. trusted", "unsure", "cost $"):  # fmt: skip
         t.add_column(column, justify="left" if column == "configuration" else "right", no_wrap=True)
     for s in summaries:
         fraction = cost_fraction(s, base)
@@ -169,15 +172,20 @@ def ablation_table(summaries: Sequence[Summary], *, title: str = "") -> Table:
             f"{100 * s.escalation_rate:.0f}%",
             f"{s.routed}",
             f"{s.cheap_calls / s.tasks:.1f}" if s.tasks else "-",
+            f"{s.selected_with_tests_passed}/{s.selected_with_tests}",
+            f"{s.unsure}",
             f"{s.cost:.6f}",
         )
     return t
 
 
 ABLATION_NOTES = (
-    "Up to +repair each row adds one lever to the row above; +strong-tests and +router each add theirs to +repair, "
-    "all has both.\nescalated: tasks whose solution the strong model was asked for (routed ones included). "
-    "oracle-router is computed, not run: +repair on the tasks its cheap answer solves, strong-alone on the rest."
+    "Up to +repair each row adds one lever to the row above; +strong-tests, +agreement-on-pass and +router each add "
+    "theirs to +repair, +strong-judge adds its to +agreement-on-pass, all has +strong-tests and +router.\nsel. "
+    "trusted: of the tasks whose chosen program passed the selection tests, how many pass the hidden ones; unsure: "
+    "tasks called solved on thin evidence.\nescalated: tasks whose solution the strong model was asked for (routed "
+    "ones included). oracle-router is computed, not run: +repair on the tasks its cheap answer solves, strong-alone "
+    "on the rest."
 )
 
 TABLE_NOTES = (

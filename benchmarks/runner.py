@@ -42,8 +42,9 @@ def configurations(
 
 def ablation(committee: CommitteeConfig, *, router: Router | None = None) -> dict[str, CommitteeConfig]:
     """The levers added one at a time to a committee that selects with the user's examples only, beside both
-    baselines: up to +repair each row adds its lever to the row above (the cheap levers); +strong-tests and
-    +router each add theirs to +repair, and all has both. Repair gets ``committee``'s rounds (2 when it has none);
+    baselines: up to +repair each row adds its lever to the row above (the cheap levers); +strong-tests,
+    +agreement-on-pass and +router each add theirs to +repair, +strong-judge adds its to +agreement-on-pass, and all
+    has +strong-tests and +router. Repair gets ``committee``'s rounds (2 when it has none);
     the router rows are there when a trained router is given."""
     examples = replace(committee, tests_from_prose=False, agreement_samples=0, repair_rounds=0, router=None)
     configs = {
@@ -55,6 +56,8 @@ def ablation(committee: CommitteeConfig, *, router: Router | None = None) -> dic
     configs["+model-tests"] = replace(configs["+agreement"], tests_from_prose=True)
     configs[CHEAP_COMMITTEE] = replace(configs["+model-tests"], repair_rounds=committee.repair_rounds or 2)
     configs["+strong-tests"] = replace(configs[CHEAP_COMMITTEE], strong_tests=True)
+    configs["+agreement-on-pass"] = replace(configs[CHEAP_COMMITTEE], agree_on_pass=True)
+    configs["+strong-judge"] = replace(configs["+agreement-on-pass"], strong_judge=True)
     if router is not None:
         configs["+router"] = replace(configs[CHEAP_COMMITTEE], router=router)
         configs["all"] = replace(configs["+strong-tests"], router=router)

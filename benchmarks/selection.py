@@ -1,27 +1,41 @@
 """Selection among many samples, measured on recorded ones: which of 10 CodeGen-16B samples per HumanEval task to
-answer with, using only what a user has (the prompt's examples, and the samples' agreement), scored on the hidden
-tests. No model is called: every sample runs in the sandbox three times (examples, agreement probe, hidden tests).
+answer with, using only what a user has (the prompt's examples, the samples' agreement and, where the samples that
+pass the examples disagree, a judge's word on what the function returns on an input that tells them apart), scored
+on the hidden tests. Every sample runs in the sandbox three times (examples, agreement probe, hidden tests).
 
-    python -m benchmarks.selection [--samples 10]
+    python -m benchmarks.selection [--samples 10] [--benchmark humaneval+] [--judge local:qwen2.5-coder-1.5b-instruct]
 
-Strategies: the first sample; the first that passes the examples; the sample of the largest behaviour cluster
-(AlphaCode-style agreement on inputs drawn from the signature, the committee's probe); and CodeT's dual agreement,
-the largest cluster among the samples that pass the examples (all samples when none do). "Some sample passes" is the
-bound no selection can beat.
+Strategies: the first sample; the first that passes the examples (the committee's first pass); the sample of the
+largest behaviour cluster (AlphaCode-style agreement, the committee's probe); CodeT's dual agreement, the largest
+cluster among the samples that pass the examples (all samples when none do); and CodeT where the two largest
+clusters of passing samples disagree, settled by a judge asked about up to two distinguishing inputs: the canonical
+solution (a perfect judge, the bound of the method) and, with ``--judge``, a real model. "Some sample passes" is the
+bound no selection can beat. No model is called without ``--judge``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benchmarks.datasets import load_benchmark
 from benchmarks.recorded import humaneval_completions
 from sandbox import Job, Sandbox, SandboxConfig, Verdict
-from solver.agreement import fingerprint, probe_tests
+from solver.agreement import (
+    Behaviour,
+    ask_output,
+    behaviour,
+    clusters,
+    input_calls,
+    matching,
+    probe_tests,
+    questions,
+    stub_program,
+)
+from solver.ledger import ModelCall
 from solver.task import Task
 
 TIMEOUT_S = 3.0
@@ -33,91 +47,178 @@ class Sample:
     program: str
     examples: bool
     """Passes the prompt's examples (False when the task has none)."""
-    behaviour: str | None
-    """Its agreement fingerprint (None when the probe did not finish)."""
+    behaviour: Behaviour | None
+    """Its outputs on the agreement inputs (None when the probe did not finish)."""
     hidden: bool
 
 
-def first(samples: Sequence[Sample]) -> Sample:
-    return samples[0]
+@dataclass(frozen=True)
+class Judged:
+    """One task's samples, and what a judge can be asked about them."""
+
+    task: Task
+    samples: list[Sample]
+    calls: dict[int, str]
+    """The agreement inputs as calls (from a probe of a stub: no model's code)."""
+    reference: Behaviour | None
+    """The canonical solution's outputs: a perfect judge's answers."""
 
 
-def first_passing_examples(samples: Sequence[Sample]) -> Sample:
-    return next((s for s in samples if s.examples), samples[0])
+Judge = Callable[[Judged, list[int]], dict[int, str]]
+"""A judge's output digests on some agreement inputs, by input."""
 
 
-def largest_cluster(samples: Sequence[Sample]) -> Sample:
+def first(task: Judged) -> Sample:
+    return task.samples[0]
+
+
+def first_passing_examples(task: Judged) -> Sample:
+    return next((s for s in task.samples if s.examples), task.samples[0])
+
+
+def _largest(samples: Sequence[Sample]) -> Sample:
     """The earliest sample of the behaviour most samples share (duplicates are votes)."""
-    votes = Counter(s.behaviour for s in samples if s.behaviour is not None)
-    if not votes:
-        return samples[0]
-    top = max(votes.values())
-    winner = next(s.behaviour for s in samples if s.behaviour is not None and votes[s.behaviour] == top)
-    return next(s for s in samples if s.behaviour == winner)
+    ranked = clusters([(s.behaviour, 1) for s in samples if s.behaviour is not None])
+    return next((s for s in samples if ranked and s.behaviour == ranked[0][0]), samples[0])
 
 
-def dual_agreement(samples: Sequence[Sample]) -> Sample:
+def largest_cluster(task: Judged) -> Sample:
+    return _largest(task.samples)
+
+
+def dual_agreement(task: Judged) -> Sample:
     """CodeT: the largest cluster among the samples that pass the examples; all samples when none do."""
-    passing = [s for s in samples if s.examples]
-    return largest_cluster(passing or samples)
+    return _largest([s for s in task.samples if s.examples] or task.samples)
 
 
-STRATEGIES: dict[str, Callable[[Sequence[Sample]], Sample]] = {
-    "first sample": first,
-    "first passing the examples": first_passing_examples,
-    "largest behaviour cluster": largest_cluster,
-    "examples, then largest cluster (CodeT)": dual_agreement,
-}
+def judged_agreement(judge: Judge) -> Callable[[Judged], Sample]:
+    """CodeT, except where the two largest clusters of passing samples differ: the judge's answers on up to two
+    inputs that tell them apart keep the clusters that match, the largest of them wins (CodeT's choice when none
+    does)."""
+
+    def pick(task: Judged) -> Sample:
+        passing = [s for s in task.samples if s.examples and s.behaviour is not None]
+        ranked = clusters([(s.behaviour, 1) for s in passing if s.behaviour is not None])
+        asked = questions(ranked, task.calls)
+        kept = matching(ranked, judge(task, asked)) if asked else []
+        if not kept:
+            return dual_agreement(task)
+        return next(s for s in passing if s.behaviour == kept[0][0])
+
+    return pick
 
 
-def judge(tasks: list[Task], programs: dict[str, list[str]], sandbox: Sandbox) -> dict[str, list[Sample]]:
-    """Every sample of every task, run on the examples (when the task has some), the agreement probe and the hidden
-    tests, all in one batch."""
+def reference_judge(task: Judged, asked: list[int]) -> dict[int, str]:
+    return {i: task.reference.outputs[i] for i in asked if task.reference and i < len(task.reference.outputs)}
+
+
+class ModelJudge:
+    """A model's answers, and what they cost."""
+
+    def __init__(self, model: object) -> None:
+        self.model, self.calls, self.asked = model, list[ModelCall](), 0
+
+    def __call__(self, task: Judged, asked: list[int]) -> dict[int, str]:
+        answers = {}
+        for i in asked:
+            found, call = ask_output(self.model, task.task, task.calls[i])  # type: ignore[arg-type]
+            self.calls.append(call)
+            self.asked += 1
+            if found is not None:
+                answers[i] = found
+        return answers
+
+
+def judge_all(tasks: list[Task], programs: dict[str, list[str]], references: dict[str, str],
+              sandbox: Sandbox) -> list[Judged]:  # fmt: skip
+    """Every sample of every task on the examples (when the task has some), the agreement probe and the hidden
+    tests, and per task the stub's probe (the inputs) and the canonical solution's, all in one batch."""
     jobs: list[Job] = []
     for task in tasks:
+        probe = probe_tests(task)
+        jobs.append(Job(stub_program(task), probe_tests(task, show_inputs=True), timeout=TIMEOUT_S * 10))
+        jobs.append(Job(references[task.id], probe, timeout=TIMEOUT_S * 10))
         for program in programs[task.id]:
             if task.tests.strip():
                 jobs.append(Job(program, task.tests, timeout=TIMEOUT_S, fail_fast=True))
-            jobs.append(Job(program, probe_tests(task), timeout=TIMEOUT_S * 10))
+            jobs.append(Job(program, probe, timeout=TIMEOUT_S * 10))
             jobs.append(Job(program, task.hidden_tests, timeout=HIDDEN_TIMEOUT_S))
     results = iter(sandbox.run_many(jobs))
-    out: dict[str, list[Sample]] = {}
+    out = []
     for task in tasks:
-        out[task.id] = []
+        calls, reference = input_calls(next(results)), behaviour(next(results))
+        samples = []
         for program in programs[task.id]:
             examples = next(results).verdict is Verdict.PASS if task.tests.strip() else False
-            behaviour = fingerprint(next(results))
-            hidden = next(results).verdict is Verdict.PASS
-            out[task.id].append(Sample(program, examples, behaviour, hidden))
+            found = behaviour(next(results))
+            samples.append(Sample(program, examples, found, next(results).verdict is Verdict.PASS))
+        out.append(Judged(task, samples, calls, reference))
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10, help="recorded samples per task (at most 100)")
+    parser.add_argument("--benchmark", choices=["humaneval", "humaneval+"], default="humaneval",
+                        help="whose hidden tests score the choice")  # fmt: skip
+    parser.add_argument("--judge", help="a model spec (as --strong takes) asked what the function returns")
+    parser.add_argument("--limit", type=int, help="first N tasks only")
     args = parser.parse_args()
-    tasks = load_benchmark("humaneval")
-    recorded = humaneval_completions(len(tasks) * (args.samples + 1), recorded_per_task=args.samples)
+    tasks = load_benchmark(args.benchmark)[: args.limit]
+    recorded = humaneval_completions(164 * (args.samples + 1), recorded_per_task=args.samples)
     programs: dict[str, list[str]] = {t.id: [] for t in tasks}
+    references: dict[str, str] = {}
     for n, completion in enumerate(recorded):
-        if n >= len(tasks):  # the first column holds the canonical solutions
+        if completion.task_id not in programs:
+            continue
+        if n < 164:  # the first column holds the canonical solutions
+            references[completion.task_id] = completion.program
+        else:
             programs[completion.task_id].append(completion.program)
     started = time.monotonic()
     with Sandbox(SandboxConfig(containers=2)) as sandbox:
-        judged = judge(tasks, programs, sandbox)
+        judged = judge_all(tasks, programs, references, sandbox)
     seconds = time.monotonic() - started
-    with_examples = {t.id for t in tasks if t.tests.strip()}
-    print(f"\nHumanEval, {len(tasks)} tasks x {args.samples} recorded CodeGen-16B samples (temperature 0.8); "
-          f"{len(with_examples)} tasks have examples; sandbox {seconds:.0f} s\n")  # fmt: skip
-    print("| selection | pass@1 (hidden tests) | tasks with examples | tasks without |\n|---|---|---|---|")
-    rows = [(name, {tid: pick(samples).hidden for tid, samples in judged.items()}) for name, pick in STRATEGIES.items()]
-    bound = {tid: any(s.hidden for s in samples) for tid, samples in judged.items()}
-    rows.append(("some sample passes (bound)", bound))
-    for name, passed in rows:
+    strategies: dict[str, Callable[[Judged], Sample]] = {
+        "first sample": first,
+        "first passing the examples": first_passing_examples,
+        "largest behaviour cluster": largest_cluster,
+        "examples, then largest cluster (CodeT)": dual_agreement,
+        "CodeT, disagreements judged by the reference": judged_agreement(reference_judge),
+    }
+    model_judge = None
+    with contextlib.ExitStack() as stack:
+        if args.judge:
+            from solver.endpoints import open_model, probe_endpoint, validate_spec
+            from solver.models import ModelClient
+
+            validate_spec(args.judge)
+            config = open_model(args.judge, stack)
+            probe_endpoint(config, "strong")
+            model_judge = ModelJudge(ModelClient(config, "strong"))
+            strategies[f"CodeT, disagreements judged by {config.model}"] = judged_agreement(model_judge)
+        chosen = {name: {t.task.id: pick(t) for t in judged} for name, pick in strategies.items()}
+    with_examples = {t.task.id for t in judged if t.task.tests.strip()}
+    split = sum(len(questions(clusters([(s.behaviour, 1) for s in t.samples if s.examples and s.behaviour]),
+                              t.calls)) > 0 for t in judged)  # fmt: skip
+    print(f"\n{args.benchmark}, {len(tasks)} tasks x {args.samples} recorded CodeGen-16B samples (temperature 0.8); "
+          f"{len(with_examples)} tasks have examples; on {split} the samples passing them disagree on an input a "
+          f"judge can be asked about; sandbox {seconds:.0f} s\n")  # fmt: skip
+    print("| selection | pass@1 (hidden tests) | tasks with examples | tasks without | sel. trusted |")
+    print("|---|---|---|---|---|")
+    bound = {t.task.id: any(s.hidden for s in t.samples) for t in judged}
+    rows = [(name, {tid: s.hidden for tid, s in picks.items()}, picks) for name, picks in chosen.items()]
+    for name, passed, picks in [*rows, ("some sample passes (bound)", bound, {})]:
         inside = sum(passed[t] for t in with_examples)
         outside = sum(v for t, v in passed.items() if t not in with_examples)
+        trusted = [s.hidden for s in picks.values() if s.examples]
+        share = f"{sum(trusted)}/{len(trusted)} = {100 * sum(trusted) / len(trusted):.0f}%" if trusted else "-"
         print(f"| {name} | {sum(passed.values())}/{len(tasks)} | {inside}/{len(with_examples)} | "
-              f"{outside}/{len(tasks) - len(with_examples)} |")  # fmt: skip
+              f"{outside}/{len(tasks) - len(with_examples)} | {share} |")  # fmt: skip
+    if model_judge is not None:
+        tokens = sum(c.tokens_in + c.tokens_out for c in model_judge.calls)
+        print(f"\njudge: {model_judge.asked} questions, {tokens:,} tokens ({tokens / max(1, model_judge.asked):.0f} "
+              "a question)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -96,6 +96,12 @@ def committee_options(f: Any) -> Any:
         click.option("--strong-tests", is_flag=True,
                      help="A task with no tests and no cheap majority asks the strong model for tests before a "
                           "solution."),
+        click.option("--agree-on-pass", is_flag=True,
+                     help="A cheap pass on weak tests (a few examples) is checked: more cheap samples, and the "
+                          "behaviour most passing ones share on generated inputs is chosen."),
+        click.option("--strong-judge", is_flag=True,
+                     help="With --agree-on-pass, where passing samples disagree, the strong model says what the "
+                          "function returns on an input that tells them apart (a short answer)."),
         click.option("--budget", "cheap_token_budget", type=click.IntRange(1), default=None,
                      help="Most cheap tokens per task; once spent, the task escalates (default: no limit but "
                           "--samples)."),
@@ -117,14 +123,16 @@ def committee_options(f: Any) -> Any:
 
 
 def _committee_config(
-    samples: int, batch: int, repair: int, repair_history: bool, strong_tests: bool, cheap_token_budget: int | None,
-    router_path: Path | None, **_: Any,
+    samples: int, batch: int, repair: int, repair_history: bool, strong_tests: bool, agree_on_pass: bool,
+    strong_judge: bool, cheap_token_budget: int | None, router_path: Path | None, **_: Any,
 ) -> CommitteeConfig:  # fmt: skip
     """The committee options as a config (rounds never exceed the samples left, so batch needs no clamp)."""
+    if strong_judge and not agree_on_pass:
+        raise click.UsageError("--strong-judge judges between the samples --agree-on-pass draws: give both")
     router = Router.load(router_path) if router_path else None
     return CommitteeConfig(samples=samples, batch=batch, repair_rounds=repair, repair_history=repair_history,
-                           strong_tests=strong_tests, cheap_token_budget=cheap_token_budget,
-                           router=router)  # fmt: skip
+                           strong_tests=strong_tests, agree_on_pass=agree_on_pass, strong_judge=strong_judge,
+                           cheap_token_budget=cheap_token_budget, router=router)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -197,12 +205,14 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
             solved = sum(s.solved for s in rows)
             bar.update(job, advance=1, rate=f"{solved}/{len(rows)} pass")
     table = Table(title=f"{len(rows)} tasks from {tasks_file}")
-    for column in ("task", "verdict", "tier", "escalated", "samples", "tokens", "cost $"):
+    for column in ("task", "verdict", "chosen by", "tier", "escalated", "samples", "tokens", "cost $"):
         table.add_column(column)
     for s in sorted(rows, key=lambda s: s.task_id):
         t = totals(s.calls)
-        table.add_row(s.task_id, s.verdict.value, s.tier or "-", "yes" if s.escalated else "no", str(s.samples),
-                      f"{t.tokens_in + t.tokens_out:,}", f"{t.cost:.6f}")  # fmt: skip
+        verdict = "UNSURE" if s.solved and s.unsure else s.verdict.value
+        table.add_row(s.task_id, verdict, s.choice if s.solved else "-", s.tier or "-",
+                      "yes" if s.escalated else "no", str(s.samples), f"{t.tokens_in + t.tokens_out:,}",
+                      f"{t.cost:.6f}")  # fmt: skip
     from benchmarks.report import print_table
 
     print_table(table)
@@ -244,7 +254,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
     `fix` is the CI bot on bugs injected into real packages (scored on each package's whole suite); of the
     committee options it takes --samples (default 5 there), --repair (default 1), --containers and --cache, and
     --ablate runs its levers (whole files, search/replace blocks, without failing first, without spreading the
-    cheap round over the suspects).
+    cheap round over the suspects, answers cut at 768 tokens).
     """
     if benchmark == "fix":
         if oracle:

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 32_000
 """The first prompt's size where the model's context is not known."""
 MAX_FAILURE_CHARS = 6_000
+ANSWER_TOKENS = 2_048
+"""The longest answer a fix may write: a whole function (or file) with its FILE: line. At the models' usual 768,
+half the local models' answers stopped before their code block closed, and so could not be applied."""
 CHARS_PER_TOKEN = 3  # Python in Qwen's and OpenAI's tokenizers runs 3 to 4 characters a token: err on the short side
 MAX_ID_CHARS = 200
 CONTROL = re.compile(  # control and invisible characters (bidi overrides, zero widths): never rendered as they are
@@ -114,9 +117,9 @@ def failure_text(run: TestRun) -> str:
     return text[-MAX_FAILURE_CHARS:]
 
 
-def prompt_chars(*models: ModelConfig | None) -> int:
+def prompt_chars(*models: ModelConfig | None, answer_tokens: int = ANSWER_TOKENS) -> int:
     """How long the first prompt may be so that every model whose context is known can read it and answer."""
-    fits = [(m.context_tokens - m.max_tokens) * CHARS_PER_TOKEN for m in models if m and m.context_tokens]
+    fits = [(m.context_tokens - answer_tokens) * CHARS_PER_TOKEN for m in models if m and m.context_tokens]
     return max(0, min([MAX_PROMPT_CHARS, *fits]))
 
 
@@ -315,6 +318,8 @@ class FixConfig:
     spread: int = 4
     """Suspects the cheap round after the first answer spreads over: each of the likeliest functions shown alone
     in a prompt of its own (0: every answer to the first prompt)."""
+    answer_tokens: int = ANSWER_TOKENS
+    """The longest answer asked for (``prompt_chars`` leaves room for it in the model's context)."""
     edit_format: str = "auto"
     """What the prompt asks for: whole ``files``, whole ``functions``, ``search-replace`` blocks, or ``auto``
     (functions where code is shown in part). Every form is accepted whatever was asked."""
@@ -395,9 +400,9 @@ class _Fixer:
     """The bookkeeping of one repository's fix: every answer as an Attempt, each distinct patch run once."""
 
     def __init__(self, files: dict[str, bytes], sandbox: RepoSandbox, pytest_args: list[str], before: TestRun,
-                 first: Messages, allow_config: bool, failing_first: bool = False) -> None:  # fmt: skip
+                 first: Messages, config: FixConfig) -> None:  # fmt: skip
         self.files, self.sandbox, self.pytest_args, self.before, self.first = files, sandbox, pytest_args, before, first
-        self.allow_config, self.failing_first = allow_config, failing_first
+        self.config = config
         self.full_runs = self.quick_runs = 0
         self._test_imports: dict[str, set[str]] | None = None
         self.attempts: list[Attempt] = []
@@ -429,7 +434,7 @@ class _Fixer:
         fresh: dict[tuple[tuple[str, bytes], ...], tuple[str, Messages]] = {}
         for messages, n, greedy in asks:
             try:
-                samples = model.sample(messages, n, greedy=greedy)
+                samples = model.sample(messages, n, greedy=greedy, max_tokens=self.config.answer_tokens)
             except ContextTooLong as e:
                 log.warning("%s", e)
                 self.too_long = self.too_long or str(e)
@@ -439,7 +444,7 @@ class _Fixer:
             self.calls += [s.call for s in samples]
             for sample in samples:
                 try:
-                    changes = parse_answer(sample.text, self.files, allow_config=self.allow_config)
+                    changes = parse_answer(sample.text, self.files, allow_config=self.config.allow_config)
                 except PatchError as e:
                     self.attempts.append(Attempt(model.tier, sample.text, {}, None, str(e), prompt=messages))
                     continue
@@ -459,7 +464,7 @@ class _Fixer:
         failing tests and the test files that import what it changes, and only one that passes those runs the
         whole suite (whose run then judges it)."""
         variants = [{**self.files, **changes} for changes in patches]
-        if not self.failing_first:
+        if not self.config.failing_first:
             self.full_runs += len(variants)
             return [(run, False) for run in self.sandbox.run_many(variants, self.pytest_args)]
         quick = self.sandbox.run_many(variants, self.pytest_args, [self.selection(c) for c in patches])
@@ -527,7 +532,7 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
     found = suspects(files, before) if config.localise else None  # looked for once, for every prompt
     first = fix_prompt(files, before, test_cmd, config.prompt_chars, localise=config.localise,
                        edit_format=config.edit_format, found=found)  # fmt: skip
-    fixer = _Fixer(files, sandbox, pytest_args, before, first, config.allow_config, config.failing_first)
+    fixer = _Fixer(files, sandbox, pytest_args, before, first, config)
     if config.samples:
         fixer.draw(cheap, (first, 1, True))
         if not fixer.accepted() and config.samples > 1:

@@ -38,6 +38,8 @@ class ModelCall:
     latency_s: float
     cached: bool
     """Served from the response cache: nothing was paid this time (cost still shows what it cost once)."""
+    cut: bool = False
+    """The answer stopped at the length limit (its code may be unfinished)."""
 
 
 @dataclass(frozen=True)

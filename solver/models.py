@@ -155,15 +155,20 @@ class ModelClient:
                 )
             return self._client
 
-    def sample(self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0) -> list[Sample]:
+    def sample(
+        self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0, max_tokens: int | None = None
+    ) -> list[Sample]:
         """Samples ``start .. start+n-1`` of this prompt: cached ones free, the rest in as few requests as the
-        server allows. ``greedy`` asks for temperature 0 (then one sample is enough: it is deterministic)."""
-        params = {"temperature": 0.0 if greedy else self.config.temperature, "max_tokens": self.config.max_tokens}
+        server allows. ``greedy`` asks for temperature 0 (then one sample is enough: it is deterministic);
+        ``max_tokens`` overrides the configured answer length."""
+        params = {"temperature": 0.0 if greedy else self.config.temperature,
+                  "max_tokens": max_tokens or self.config.max_tokens}  # fmt: skip
         keys = {i: cache_key(self.config.model, messages, params, i) for i in range(start, start + n)}
         samples: dict[int, Sample] = {}
         for i, key in keys.items():
             if self.cache is not None and (hit := self.cache.get(key)) is not None:
-                recorded = {f.name: hit[f.name] for f in fields(ModelCall) if f.name not in ("tier", "cached")}
+                kept = {f.name for f in fields(ModelCall)} - {"tier", "cached"}
+                recorded = {name: hit[name] for name in kept if name in hit}  # `cut` came later than the cache
                 samples[i] = Sample(hit["text"], ModelCall(**recorded, tier=self.tier, cached=True), i)
         missing = [i for i in keys if i not in samples]
         while missing:
@@ -223,7 +228,8 @@ class ModelClient:
         latency = time.monotonic() - started
         if not isinstance(response, ChatCompletion):  # another content type (a proxy's HTML page): the SDK gives text
             raise _Unreadable(f"a {type(response).__name__} where a chat completion belongs")
-        texts = [choice.message.content or "" for choice in response.choices or []][:n]
+        choices = (response.choices or [])[:n]
+        texts = [choice.message.content or "" for choice in choices]
         if not texts:
             raise _Unreadable("no choices")
         usage = response.usage
@@ -242,8 +248,9 @@ class ModelClient:
                 cost=price.cost(tokens_in, tokens_out) / k,
                 latency_s=latency / k,
                 cached=False,
+                cut=choice.finish_reason == "length",
             )
-            for j in range(k)
+            for j, choice in enumerate(choices)
         ]
         return texts, calls
 

@@ -47,6 +47,14 @@ class CommitteeConfig:
     strong_tests: bool = False
     """A task with no tests and no cheap majority asks the strong model for tests (a short answer) before any
     solution: a cheap candidate that passes them all is chosen; otherwise the task escalates."""
+    agree_on_pass: bool = False
+    """A cheap pass on weak tests (``solver.agreement.weak``) is not final: up to ``agreement_samples`` more cheap
+    samples are drawn (within ``samples``), every candidate that passes runs on the same generated inputs, and the
+    behaviour most of them share is chosen."""
+    strong_judge: bool = False
+    """Where those passing candidates disagree, the strong model says what the function returns on up to two inputs
+    that tell the two largest behaviours apart (a short answer): the behaviour that matches is chosen; where none
+    does, the task escalates."""
     cheap_token_budget: int | None = None
     """Most cheap tokens (prompt and answer) per task: once spent, no more cheap rounds or repairs; the task
     escalates. None: no limit but ``samples``."""

@@ -50,6 +50,14 @@ def _asserts_request(task: Task, instruction: str) -> Messages:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
 
 
+def output_prompt(task: Task, call: str) -> Messages:
+    """What one call returns, by the task's own words: a short answer that judges between candidates."""
+    ask = (f"Here is the task a Python function `{task.entry_point}` must do:\n\n```python\n{task.prompt.strip()}\n"
+           f"```\n\nWhat must `{call}` return? Reason in a sentence or two if you need to, then give the value alone, "
+           "as a Python literal, on the last line. Do not write the function.")  # fmt: skip
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
+
+
 def escalation_prompt(task: Task, failures: list[tuple[str, str]]) -> Messages:
     """The task plus a few failed attempts and why they failed, so the strong model avoids the same traps.
     With no failures it is exactly the solve prompt (so strong-alone answers are shared through the cache)."""

@@ -17,7 +17,9 @@ class Model(Protocol):
         """The server returns many samples of one prompt in one request."""
         ...
 
-    def sample(self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0) -> list[Sample]: ...
+    def sample(
+        self, messages: Messages, n: int, *, greedy: bool = False, start: int = 0, max_tokens: int | None = None
+    ) -> list[Sample]: ...
 
 
 class Verifier(Protocol):

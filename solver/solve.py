@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sandbox.result import Job, Verdict
-from solver.agreement import fingerprint, probe_tests
+from solver.agreement import (
+    Behaviour,
+    ask_output,
+    behaviour,
+    clusters,
+    input_calls,
+    matching,
+    probe_tests,
+    questions,
+    stub_program,
+    weak,
+)
 from solver.errors import EndpointError
 from solver.examples import prose_tests, written_tests
 from solver.extract import assemble, definitions_only, extract_code
@@ -60,6 +71,15 @@ class Solution:
     """Per tier, (samples drawn, samples passing the hidden tests), when the run was scored: pass@k's n and c."""
     routed: bool = False
     """The router sent the task straight to the strong model."""
+    choice: str = "first pass"
+    """How the program was chosen among those that passed: the "first pass"; "agreement" (every passing sample, or
+    most samples where there are no tests, behave alike on generated inputs); "strong judge" (passing samples
+    disagree, and the strong model's word on an input that tells them apart picked one behaviour); "largest
+    cluster" (they disagree, and the behaviour most share was taken); "strong tests"; or "strong" (the strong
+    model's own answer)."""
+    unsure: bool = False
+    """It passed weak tests on thin evidence: passing samples disagreed and neither a clear majority nor the strong
+    model settled it, or no other sample confirmed its behaviour."""
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready dict (one line of results JSONL)."""
@@ -78,6 +98,16 @@ def selection_tests(task: Task) -> str:
     )
 
 
+class Cluster(NamedTuple):
+    """Passing candidates that behave alike on the agreement inputs."""
+
+    behaviour: Behaviour
+    members: list[Candidate]
+    """Earliest sample first."""
+    votes: int
+    """Samples drawn in it (a program sampled twice is two)."""
+
+
 class _Attempt:
     """The mutable bookkeeping of one task's solve; turned into a frozen Solution at the end."""
 
@@ -90,9 +120,10 @@ class _Attempt:
         self.drawn: list[tuple[str, str]] = []
         """(tier, program) of every sample, duplicates included."""
         self.preferred: Candidate | None = None
-        self.behaviours: dict[str, str | None] = {}
-        """Each probed program's behaviour on the agreement inputs (None: no usable output), probed once."""
         """The choice when it is not the best-ranked candidate (agreement picks among candidates that all pass)."""
+        self.choice, self.unsure = "first pass", False
+        self.behaviours: dict[str, Behaviour | None] = {}
+        """Each probed program's behaviour on the agreement inputs (None: no usable output), probed once."""
         self.calls: list[ModelCall] = []
         self.runs: list[SandboxRun] = []
         self.samples = 0
@@ -149,24 +180,44 @@ class _Attempt:
                 passing.append(candidate)
         return min(passing, key=lambda c: c.sample_index, default=None)
 
-    def agree(self) -> tuple[Candidate | None, int]:
-        """The earliest candidate of the behaviour most samples share, and how many samples share it."""
-        loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
-        unprobed = [c for c in loading if c.program not in self.behaviours]  # earlier rounds' are known
+    def clusters(self) -> list[Cluster]:
+        """The passing candidates grouped by behaviour on the agreement inputs, most votes first."""
+        passing = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
+        unprobed = [c for c in passing if c.program not in self.behaviours]  # earlier rounds' are known
         probe = probe_tests(self.task)
         jobs = [Job(c.program, probe, timeout=self.config.timeout_s) for c in unprobed]
         for candidate, result in zip(unprobed, self.verifier.run_many(jobs) if jobs else [], strict=True):
             self.runs.append(SandboxRun("agree", result.verdict.value, result.duration))
-            self.behaviours[candidate.program] = fingerprint(result)
-        votes: dict[str, list[Candidate]] = {}
-        for candidate in loading:
-            if (print_ := self.behaviours[candidate.program]) is not None:
-                votes.setdefault(print_, []).append(candidate)
-        if not votes:
-            return None, 0
-        weight = {k: sum(self.drawn.count((c.tier, c.program)) for c in group) for k, group in votes.items()}
-        best = max(votes, key=lambda k: (weight[k], -min(c.sample_index for c in votes[k])))
-        return min(votes[best], key=lambda c: c.sample_index), weight[best]
+            self.behaviours[candidate.program] = behaviour(result)
+        votes = [(found, self.drawn.count((c.tier, c.program))) for c in passing
+                 if (found := self.behaviours[c.program]) is not None]  # fmt: skip
+        return [Cluster(found, sorted((c for c in passing if self.behaviours[c.program] == found),
+                                      key=lambda c: c.sample_index), n) for found, n in clusters(votes)]  # fmt: skip
+
+    def agree(self) -> tuple[Candidate | None, int]:
+        """The earliest candidate of the behaviour most samples share, and how many samples share it."""
+        ranked = self.clusters()
+        return (ranked[0].members[0], ranked[0].votes) if ranked else (None, 0)
+
+    def judged(self, strong: Model, ranked: list[Cluster]) -> list[Cluster] | None:
+        """The clusters that give the strong model's outputs on inputs that tell the two largest apart; None when
+        there was nothing to ask it or it named no value. The inputs come from a probe of a stub that holds no
+        model's code: what a candidate prints never reaches a prompt."""
+        (stub,) = self.verifier.run_many([Job(stub_program(self.task), probe_tests(self.task, show_inputs=True),
+                                              timeout=self.config.timeout_s)])  # fmt: skip
+        self.runs.append(SandboxRun("inputs", stub.verdict.value, stub.duration))
+        calls = input_calls(stub)
+        votes = [(c.behaviour, c.votes) for c in ranked]
+        answers = {}
+        for i in questions(votes, calls):
+            found, call = ask_output(strong, self.task, calls[i])
+            self.calls.append(call)
+            if found is not None:
+                answers[i] = found
+        if not answers:
+            return None
+        kept = {found.key for found, _ in matching(votes, answers)}
+        return [c for c in ranked if c.behaviour.key in kept]
 
     def score(self) -> dict[str, Verdict]:
         """Hidden-test verdicts of every distinct program drawn: scoring only, never selection."""
@@ -199,16 +250,47 @@ def _sample_for_agreement(
             return Next.INFRA
         attempt.preferred, votes = attempt.agree()
         if 2 * votes > drawn:
+            attempt.choice = "agreement"
             return Next.ACCEPT
         if drawn >= most or attempt.over_budget():
             break
         target = min(drawn + config.agreement_samples, most)
+    attempt.choice, attempt.unsure = "largest cluster", True
     if not config.escalate:
         return Next.ACCEPT
     if config.strong_tests and strong is not None and (pick := attempt.judge_by_tests_of(strong)):
         attempt.preferred, attempt.selection = pick, "strong-tests"
+        attempt.choice, attempt.unsure = "strong tests", False
         return Next.ACCEPT
     return Next.ESCALATE
+
+
+def _agree_on_pass(attempt: _Attempt, cheap: Model, strong: Model | None, messages: list[dict[str, str]], *,
+                   start: int, left: int) -> Next:  # fmt: skip
+    """A pass on weak tests is checked: more cheap samples, and every passing one run on the same generated inputs.
+    All alike: done. Where they disagree, the strong model's word on a distinguishing input picks a behaviour, or
+    (naming one no candidate has) escalates; without it, the behaviour most samples share."""
+    config = attempt.config
+    if (extra := min(config.agreement_samples, left)) > 0:
+        attempt.draw(cheap, messages, extra, greedy=False, start=start)
+    if any(c.result.verdict is Verdict.INFRA_ERROR for c in attempt.candidates):
+        return Next.INFRA
+    ranked = attempt.clusters()
+    if not ranked:  # no probe finished: nothing to compare
+        attempt.unsure = True
+        return Next.ACCEPT
+    attempt.preferred = ranked[0].members[0]
+    if len(ranked) == 1:
+        attempt.choice, attempt.unsure = ("agreement", False) if ranked[0].votes > 1 else ("first pass", True)
+        return Next.ACCEPT
+    if config.strong_judge and strong is not None and (kept := attempt.judged(strong, ranked)) is not None:
+        if not kept:  # the strong model expects an output no candidate gives
+            attempt.unsure = True
+            return Next.ESCALATE if config.escalate else Next.ACCEPT
+        attempt.preferred, attempt.choice = kept[0].members[0], "strong judge"
+        return Next.ACCEPT
+    attempt.choice, attempt.unsure = "largest cluster", ranked[0].votes < 2 * ranked[1].votes
+    return Next.ACCEPT
 
 
 def _repair(attempt: _Attempt, cheap: Model) -> Next | None:
@@ -266,6 +348,9 @@ def solve_task(
             step = next_step(attempt.candidates, cheap_left=left, can_escalate=strong is not None, config=config)
             if step is not Next.SAMPLE_MORE:
                 break
+        if (step is Next.ACCEPT and config.agree_on_pass and attempt.selection in ("given", "prose")
+                and weak(attempt.tests, task.entry_point)):  # fmt: skip
+            step = _agree_on_pass(attempt, cheap, strong, messages, start=sampled, left=left)
         if step in (Next.ESCALATE, Next.GIVE_UP) and config.repair_rounds and attempt.selection in ("given", "prose"):
             step = _repair(attempt, cheap) or step
         if step is Next.ESCALATE and strong is not None:
@@ -273,7 +358,9 @@ def solve_task(
             failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
             attempt.draw(strong, escalation_prompt(task, failures), 1, greedy=True, start=0)
             step = next_step(attempt.candidates, cheap_left=0, can_escalate=False, config=config)
-            if attempt.selection == "agreement":  # no cheap majority: the strong model's answer, if it loads
+            if attempt.preferred is not None or attempt.selection == "agreement":
+                # the cheap samples did not settle it (no majority, or the judge named an output none gives):
+                # the strong model's answer, if it passes
                 answer = next(program for tier, program in reversed(attempt.drawn) if tier == strong.tier)
                 pick = next(c for c in attempt.candidates if c.program == answer)
                 attempt.preferred = pick if pick.result.verdict is Verdict.PASS else attempt.preferred
@@ -284,6 +371,7 @@ def solve_task(
         log.warning("%s: %s", task.id, e)
         detail = str(e)
     chosen = attempt.preferred or select(attempt.candidates)
+    by_strong = chosen is not None and strong is not None and chosen.tier == strong.tier
     verdict = Verdict.INFRA_ERROR if chosen is None or detail else chosen.result.verdict
     hidden, hidden_by_tier = None, {}
     if score and task.hidden_tests.strip() and attempt.drawn:
@@ -308,4 +396,6 @@ def solve_task(
         selection=attempt.selection,
         hidden_by_tier=hidden_by_tier,
         routed=routed,
+        choice="strong" if by_strong else attempt.choice,
+        unsure=attempt.unsure and not by_strong,
     )

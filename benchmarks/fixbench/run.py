@@ -24,6 +24,7 @@ from benchmarks.report import plot_points
 from benchmarks.runner import _write_atomically, read_finished
 from sandbox.repo import RepoSandbox
 from solver.fix import FixConfig, FixResult, fix_repository
+from solver.models import DEFAULT_MAX_TOKENS
 from solver.patches import is_test_file, parse_python
 from solver.protocols import Model
 
@@ -46,13 +47,14 @@ def ablation(committee: FixConfig) -> dict[str, FixConfig]:
     """Both baselines, the committee, and the committee with one lever changed each: whole files instead of
     localisation, search/replace blocks asked for instead of whole functions, every patch on the whole suite at
     once instead of the failing tests first, every cheap answer to the first prompt instead of the round spread
-    over the suspects."""
+    over the suspects, answers cut at the models' usual 768 tokens instead of 2,048."""
     return {
         **configurations(committee),
         "without-spread": replace(committee, spread=0),
         "whole-files": replace(committee, localise=False, edit_format="files"),
         "search-replace": replace(committee, edit_format="search-replace"),
         "without-failing-first": replace(committee, failing_first=False),
+        "768-token-answers": replace(committee, answer_tokens=DEFAULT_MAX_TOKENS),
     }
 
 
@@ -132,6 +134,8 @@ class FixSummary:
     cheap_cost: float
     strong_cost: float
     samples: int
+    cut: int
+    """Answers that stopped at the length limit."""
     candidates: int
     full_runs: int
     quick_runs: int
@@ -161,6 +165,7 @@ def summarise(config: str, records: Sequence[dict[str, Any]]) -> FixSummary:
         escalated=sum(any(c["tier"] == "strong" for c in r["calls"]) for r in records),
         cheap_tokens=tokens["cheap"], strong_tokens=tokens["strong"], cheap_cost=cost["cheap"],
         strong_cost=cost["strong"], samples=sum(r["samples"] for r in records),
+        cut=sum(bool(c.get("cut")) for r in records for c in r["calls"]),
         candidates=sum(r["candidates"] for r in records), full_runs=sum(r.get("full_runs", 0) for r in records),
         quick_runs=sum(r.get("quick_runs", 0) for r in records), wall_s=sum(r["wall_s"] for r in records),
     )  # fmt: skip
@@ -221,14 +226,14 @@ def write_report(path: Path, summaries: Sequence[FixSummary]) -> None:
 
 def table_rows(summaries: Sequence[FixSummary]) -> list[list[str]]:
     base = next((s for s in summaries if s.config == "strong-alone"), None)
-    rows = [["configuration", "fixed", "bot said fixed", "restored", "escalated", "answers/case", "patches/case",
-             "suite runs (whole+failing first)", "cheap tokens", "strong tokens", "cost $", "cost/strong-alone",
-             "wall s", "infra"]]  # fmt: skip
+    rows = [["configuration", "fixed", "bot said fixed", "restored", "escalated", "answers/case", "cut at limit",
+             "patches/case", "suite runs (whole+failing first)", "cheap tokens", "strong tokens", "cost $",
+             "cost/strong-alone", "wall s", "infra"]]  # fmt: skip
     for s in summaries:
         fraction = cost_fraction(s, base)
         n = s.cases or 1
         rows.append([s.config, f"{100 * s.fix_rate:.1f}% {s.resolved}/{s.cases - s.infra_errors}", f"{s.accepted}",
-                     f"{s.restored}", f"{s.escalated}", f"{s.samples / n:.1f}", f"{s.candidates / n:.1f}",
+                     f"{s.restored}", f"{s.escalated}", f"{s.samples / n:.1f}", f"{s.cut}", f"{s.candidates / n:.1f}",
                      f"{s.full_runs}+{s.quick_runs}", f"{s.cheap_tokens:,}",
                      f"{s.strong_tokens:,}", f"{s.cost:.5f}", "-" if fraction is None else f"{100 * fraction:.1f}%",
                      f"{s.wall_s:.0f}", f"{s.infra_errors}"])  # fmt: skip

@@ -32,7 +32,7 @@ def test_ablation_then_a_router_trained_on_its_logs(tmp_path: Path) -> None:
         run = tmp_path / "r"
         rows = report(run)
         assert list(rows) == ["cheap-alone", "strong-alone", "examples", "+agreement", "+model-tests", "+repair",
-                              "+strong-tests", "oracle-router"]  # fmt: skip
+                              "+strong-tests", "+agreement-on-pass", "+strong-judge", "oracle-router"]  # fmt: skip
         assert "the levers one at a time" in stdout
         assert rows["+repair"]["passed"] == 6 and rows["+repair"]["escalated"] == 2
         # the oracle router: the cheap committee's 4 cheap solutions, strong-alone on the 2 it cannot solve

@@ -19,7 +19,7 @@ from benchmarks.fake_openai import FakeServer, Reply, fake_openai
 from benchmarks.fix_fixtures import FIXTURES, OFF_BY_ONE_DIFF, fix_fixture, scripted_model, whole
 from sandbox.repo import RepoSandbox
 from solver.checkout import snapshot
-from solver.fix import FixConfig
+from solver.fix import ANSWER_TOKENS, FixConfig
 from solver.models import ModelClient, ModelConfig
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -65,8 +65,11 @@ def test_each_fixture_is_fixed_by_the_expected_tier(
 def test_a_round_spread_over_the_suspects_finds_the_fix_in_the_function_shown_alone(server: FakeServer) -> None:
     """Every answer to the first prompt (normalize and sort_key shown together) changes normalize and breaks a
     test; shown sort_key alone, the cheap model fixes it there, and the strong model is never asked."""
+    asked = len(server.requests)
     result = fix_fixture("fix_breaks_other", *clients(server), FixConfig(samples=5, spread=2))
     assert (result.status, result.tier) == ("fixed", "cheap")
+    # room for a whole function, where the models' usual 768 tokens cut half the local models' answers
+    assert {r["max_tokens"] for r in server.requests[asked:]} == {ANSWER_TOKENS}
     assert b"normalize(name).casefold()" in result.changes["names.py"]
     assert all(c.tier == "cheap" for c in result.calls)
 

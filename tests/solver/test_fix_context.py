@@ -4,7 +4,7 @@ have (packages re-exporting through relative imports, src/ layouts, tests in ano
 from __future__ import annotations
 
 from sandbox.repo import TestRun
-from solver.fix import MAX_PROMPT_CHARS, context_files, fix_prompt, prompt_chars
+from solver.fix import ANSWER_TOKENS, MAX_PROMPT_CHARS, context_files, fix_prompt, prompt_chars
 from solver.models import ModelConfig
 
 FAILED = TestRun({"tests.test_api::test_total": "failed"}, "", 1)
@@ -46,7 +46,7 @@ def test_the_prompt_fits_the_models_context() -> None:
     cheap = ModelConfig("cheap", "http://127.0.0.1:1/v1", context_tokens=4096, max_tokens=768)
     strong = ModelConfig("strong", "http://127.0.0.1:1/v1", context_tokens=32768)
     budget = prompt_chars(cheap, strong, None)
-    assert budget == (4096 - 768) * 3 and prompt_chars(None) == MAX_PROMPT_CHARS
+    assert budget == (4096 - ANSWER_TOKENS) * 3 and prompt_chars(None) == MAX_PROMPT_CHARS
     prompt = "".join(m["content"] for m in fix_prompt(files, run, "pytest", budget))
     assert len(prompt) <= budget
     assert "FILE: calc/ops.py" in prompt and "calc/big.py" not in prompt  # the module of 2,000 functions is left out

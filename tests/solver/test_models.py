@@ -47,6 +47,16 @@ def test_greedy_asks_temperature_zero() -> None:
     assert server.requests[0]["temperature"] == 0.0
 
 
+def test_an_answer_cut_at_its_length_limit_says_so_and_the_limit_can_be_raised_per_call(tmp_path: Path) -> None:
+    with fake_openai(lambda req: Reply(["def f(x):\n    return ("], finish_reason="length")) as server:
+        cache = ResponseCache(tmp_path)
+        (cut,) = ModelClient(config(server.base_url), "cheap", cache=cache).sample(MESSAGES, 1, max_tokens=2048)
+        (again,) = ModelClient(config(server.base_url), "cheap", cache=cache).sample(MESSAGES, 1, max_tokens=2048)
+        ModelClient(config(server.base_url), "cheap", cache=cache).sample(MESSAGES, 1)
+    assert cut.call.cut and again.call.cut and again.call.cached
+    assert [r["max_tokens"] for r in server.requests] == [2048, 768]  # another limit is another answer
+
+
 def test_retries_server_errors_then_succeeds() -> None:
     statuses = iter([500, 503, 200])
     with fake_openai(lambda req: Reply(["ok"], status=next(statuses), headers={"retry-after": "0"})) as server:
