@@ -29,6 +29,7 @@ from solver.agreement import (
     ask_output,
     behaviour,
     clusters,
+    distinct_calls,
     input_calls,
     matching,
     probe_tests,
@@ -36,6 +37,7 @@ from solver.agreement import (
     stub_program,
 )
 from solver.ledger import ModelCall
+from solver.protocols import Model
 from solver.task import Task
 
 TIMEOUT_S = 3.0
@@ -113,19 +115,23 @@ def reference_judge(task: Judged, asked: list[int]) -> dict[int, str]:
 
 
 class ModelJudge:
-    """A model's answers, and what they cost."""
+    """A model's answers, what they cost, and how often they are the reference's output."""
 
-    def __init__(self, model: object) -> None:
-        self.model, self.calls, self.asked = model, list[ModelCall](), 0
+    def __init__(self, model: Model) -> None:
+        self.model, self.calls = model, list[ModelCall]()
+        self.asked = self.named = self.right = 0
 
     def __call__(self, task: Judged, asked: list[int]) -> dict[int, str]:
         answers = {}
         for i in asked:
-            found, call = ask_output(self.model, task.task, task.calls[i])  # type: ignore[arg-type]
+            found, call = ask_output(self.model, task.task, task.calls[i])
             self.calls.append(call)
             self.asked += 1
             if found is not None:
                 answers[i] = found
+                self.named += 1
+                self.right += bool(task.reference and i < len(task.reference.outputs)
+                                   and task.reference.outputs[i] == found)  # fmt: skip
         return answers
 
 
@@ -215,10 +221,27 @@ def main() -> None:
         share = f"{sum(trusted)}/{len(trusted)} = {100 * sum(trusted) / len(trusted):.0f}%" if trusted else "-"
         print(f"| {name} | {sum(passed.values())}/{len(tasks)} | {inside}/{len(with_examples)} | "
               f"{outside}/{len(tasks) - len(with_examples)} | {share} |")  # fmt: skip
+    print("\n| distinct calls in the examples | tasks | samples passing the examples | of those, failing the hidden "
+          "tests |\n|---|---|---|---|")  # fmt: skip
+    by_calls: dict[int, list[Judged]] = {}
+    for t in judged:
+        if t.task.tests.strip():
+            by_calls.setdefault(min(4, distinct_calls(t.task.tests, t.task.entry_point) or 0), []).append(t)
+    for calls, group in sorted(by_calls.items()):
+        passing = [s for t in group for s in t.samples if s.examples]
+        wrong = sum(not s.hidden for s in passing)
+        share = f"{wrong} = {100 * wrong / len(passing):.0f}%" if passing else "-"
+        print(f"| {calls}{'+' if calls == 4 else ''} | {len(group)} | {len(passing)} | {share} |")
     if model_judge is not None:
         tokens = sum(c.tokens_in + c.tokens_out for c in model_judge.calls)
-        print(f"\njudge: {model_judge.asked} questions, {tokens:,} tokens ({tokens / max(1, model_judge.asked):.0f} "
-              "a question)")  # fmt: skip
+        print(f"\njudge: {model_judge.asked} questions; it named a value for {model_judge.named}, the reference's "
+              f"output for {model_judge.right}; {tokens:,} tokens, {tokens / max(1, model_judge.asked):.0f} a "
+              "question")  # fmt: skip
+    codet = chosen["examples, then largest cluster (CodeT)"]
+    for name, picks in list(chosen.items())[4:]:
+        gained = sum(picks[t].hidden and not codet[t].hidden for t in picks)
+        lost = sum(codet[t].hidden and not picks[t].hidden for t in picks)
+        print(f"{name}, against CodeT: {gained} wrong choices made right, {lost} right ones lost")
 
 
 if __name__ == "__main__":

@@ -201,20 +201,27 @@ def test_probe():
 '''
 
 
-def weak(tests: str, entry_point: str) -> bool:
-    """Whether ``tests`` call ``entry_point`` on too few distinct inputs to tell a right program from a wrong one."""
+def distinct_calls(tests: str, entry_point: str) -> int | None:
+    """How many distinct calls of ``entry_point`` the tests make (None: too long or not Python, so not counted)."""
     if len(tests) > MAX_TESTS_CHARS:
-        return False
+        return None
     try:
         tree = ast.parse(tests)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    calls = {
-        ast.dump(node)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == entry_point
-    }
-    return len(calls) < WEAK_CALLS
+        return None
+    return len(
+        {
+            ast.dump(node)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == entry_point
+        }
+    )
+
+
+def weak(tests: str, entry_point: str) -> bool:
+    """Whether ``tests`` call ``entry_point`` on too few distinct inputs to tell a right program from a wrong one."""
+    calls = distinct_calls(tests, entry_point)
+    return calls is not None and calls < WEAK_CALLS
 
 
 def probe_tests(task: Task, inputs: int = INPUTS, *, show_inputs: bool = False) -> str:
@@ -247,11 +254,6 @@ def behaviour(result: RunResult) -> Behaviour | None:
         return None
     lines = _LINE.findall(result.stdout)
     return Behaviour(lines[-1][0], tuple(lines[-1][1].split(","))) if lines else None
-
-
-def fingerprint(result: RunResult) -> str | None:
-    found = behaviour(result)
-    return found.key if found else None
 
 
 def input_calls(result: RunResult) -> dict[int, str]:
