@@ -119,7 +119,8 @@ def failure_text(run: TestRun) -> str:
 
 def prompt_chars(*models: ModelConfig | None, answer_tokens: int = ANSWER_TOKENS) -> int:
     """How long the first prompt may be so that every model whose context is known can read it and answer."""
-    fits = [(m.context_tokens - answer_tokens) * CHARS_PER_TOKEN for m in models if m and m.context_tokens]
+    fits = [(m.context_tokens - m.answer_limit(answer_tokens)) * CHARS_PER_TOKEN
+            for m in models if m and m.context_tokens]  # fmt: skip
     return max(0, min([MAX_PROMPT_CHARS, *fits]))
 
 

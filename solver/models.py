@@ -62,6 +62,12 @@ class ModelConfig:
     context_tokens: int | None = None
     """The model's context window (prompt and answer), where known: local servers say; prompts are built to fit."""
 
+    def answer_limit(self, wanted: int | None = None) -> int:
+        """The answer length to ask for: ``wanted`` (else ``max_tokens``), at most half a known context, so that
+        a long answer asked of a short-context server still leaves room for the prompt."""
+        tokens = wanted or self.max_tokens
+        return min(tokens, self.context_tokens // 2) if self.context_tokens else tokens
+
     def resolved_price(self, table: dict[str, Price] | None = None) -> Price:
         if self.price is not None:
             return self.price
@@ -160,9 +166,9 @@ class ModelClient:
     ) -> list[Sample]:
         """Samples ``start .. start+n-1`` of this prompt: cached ones free, the rest in as few requests as the
         server allows. ``greedy`` asks for temperature 0 (then one sample is enough: it is deterministic);
-        ``max_tokens`` overrides the configured answer length."""
+        ``max_tokens`` overrides the configured answer length (within half the context)."""
         params = {"temperature": 0.0 if greedy else self.config.temperature,
-                  "max_tokens": max_tokens or self.config.max_tokens}  # fmt: skip
+                  "max_tokens": self.config.answer_limit(max_tokens)}  # fmt: skip
         keys = {i: cache_key(self.config.model, messages, params, i) for i in range(start, start + n)}
         samples: dict[int, Sample] = {}
         for i, key in keys.items():

@@ -47,6 +47,8 @@ def test_the_prompt_fits_the_models_context() -> None:
     strong = ModelConfig("strong", "http://127.0.0.1:1/v1", context_tokens=32768)
     budget = prompt_chars(cheap, strong, None)
     assert budget == (4096 - ANSWER_TOKENS) * 3 and prompt_chars(None) == MAX_PROMPT_CHARS
+    short = ModelConfig("short", "http://127.0.0.1:1/v1", context_tokens=2048)  # vLLM's --max-model-len 2048
+    assert short.answer_limit(ANSWER_TOKENS) == 1024 and prompt_chars(short) == 1024 * 3  # half for the answer
     prompt = "".join(m["content"] for m in fix_prompt(files, run, "pytest", budget))
     assert len(prompt) <= budget
     assert "FILE: calc/ops.py" in prompt and "calc/big.py" not in prompt  # the module of 2,000 functions is left out
