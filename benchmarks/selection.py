@@ -93,19 +93,23 @@ def dual_agreement(task: Judged) -> Sample:
     return _largest([s for s in task.samples if s.examples] or task.samples)
 
 
+def _passing_clusters(task: Judged) -> list[tuple[Behaviour, int]]:
+    """The behaviours of the samples that pass the examples, most votes first."""
+    return clusters([(s.behaviour, 1) for s in task.samples if s.examples and s.behaviour is not None])
+
+
 def judged_agreement(judge: Judge) -> Callable[[Judged], Sample]:
     """CodeT, except where the two largest clusters of passing samples differ: the judge's answers on up to two
     inputs that tell them apart keep the clusters that match, the largest of them wins (CodeT's choice when none
     does)."""
 
     def pick(task: Judged) -> Sample:
-        passing = [s for s in task.samples if s.examples and s.behaviour is not None]
-        ranked = clusters([(s.behaviour, 1) for s in passing if s.behaviour is not None])
+        ranked = _passing_clusters(task)
         asked = questions(ranked, task.calls)
         kept = matching(ranked, judge(task, asked)) if asked else []
         if not kept:
             return dual_agreement(task)
-        return next(s for s in passing if s.behaviour == kept[0][0])
+        return next(s for s in task.samples if s.examples and s.behaviour == kept[0][0])
 
     return pick
 
@@ -205,8 +209,7 @@ def main() -> None:
             strategies[f"CodeT, disagreements judged by {config.model}"] = judged_agreement(model_judge)
         chosen = {name: {t.task.id: pick(t) for t in judged} for name, pick in strategies.items()}
     with_examples = {t.task.id for t in judged if t.task.tests.strip()}
-    split = sum(len(questions(clusters([(s.behaviour, 1) for s in t.samples if s.examples and s.behaviour]),
-                              t.calls)) > 0 for t in judged)  # fmt: skip
+    split = sum(bool(questions(_passing_clusters(t), t.calls)) for t in judged)
     print(f"\n{args.benchmark}, {len(tasks)} tasks x {args.samples} recorded CodeGen-16B samples (temperature 0.8); "
           f"{len(with_examples)} tasks have examples; on {split} the samples passing them disagree on an input a "
           f"judge can be asked about; sandbox {seconds:.0f} s\n")  # fmt: skip

@@ -16,12 +16,15 @@ import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sandbox.result import RunResult, Verdict
-from solver.ledger import ModelCall
 from solver.prompts import output_prompt
-from solver.protocols import Model
 from solver.task import Task
+
+if TYPE_CHECKING:
+    from solver.ledger import ModelCall
+    from solver.protocols import Model
 
 INPUTS = 24
 """Inputs drawn from the signature and hints."""
@@ -201,6 +204,10 @@ def test_probe():
 '''
 
 
+_CANONICAL_SOURCE = inspect.getsource(canonical).replace("{", "{{").replace("}", "}}")
+"""The one ``canonical``, as the probe's template embeds it (read from the file once, not for every probe)."""
+
+
 def distinct_calls(tests: str, entry_point: str) -> int | None:
     """How many distinct calls of ``entry_point`` the tests make (None: too long or not Python, so not counted)."""
     if len(tests) > MAX_TESTS_CHARS:
@@ -229,7 +236,7 @@ def probe_tests(task: Task, inputs: int = INPUTS, *, show_inputs: bool = False) 
     ``show_inputs``, the inputs as calls: for a run whose candidate is no model's, see ``input_calls``)."""
     return _PROBE.format(entry_point=task.entry_point, prompt=task.prompt, tests=task.tests, inputs=inputs,
                          from_tests=FROM_TESTS, show_inputs=show_inputs, marker=MARKER, input_marker=INPUT_MARKER,
-                         canonical=inspect.getsource(canonical).replace("{", "{{").replace("}", "}}"))  # fmt: skip
+                         canonical=_CANONICAL_SOURCE)  # fmt: skip
 
 
 def stub_program(task: Task) -> str:
