@@ -31,8 +31,8 @@ TASK_IDS = ["0", "2", "3", "12", "38", "53", "7", "29"]
 CONFIGS = ("cheap-alone", "committee", "strong-alone")
 COMPARED = ("task_id", "program", "verdict", "hidden", "tier", "escalated", "samples", "candidates", "selection")
 # An answer sent this long before a kill may not be in the cache yet (it goes through a Ray actor). With 2 s, one CI
-# run on a 2-core machine counted 2 answers asked again that had been sent earlier than that; the cause is not
-# known, and the same test passed alone and in a 10-kill run.
+# run on a 2-core machine counted 2 answers asked again that had been sent earlier than that. Answers sent after a
+# kill (one CI run counted one) come from the killed run's processes that outlived its process group's SIGKILL.
 IN_FLIGHT_MARGIN_S = 5.0
 """An answer sent less than this long before a kill may not have reached the response cache yet."""
 
@@ -54,7 +54,8 @@ class KillReport:
     paid_twice: int
     """Answers asked for again after a kill (beyond what the uninterrupted run asked for)..."""
     paid_twice_in_flight: int
-    """...of which were sent less than IN_FLIGHT_MARGIN_S before a kill, so may not have reached the cache."""
+    """...of which were sent from IN_FLIGHT_MARGIN_S before a kill to the next run's start, so may not have reached
+    the cache."""
 
 
 def bench(url: str, runs: Path, run_id: str, task_ids: list[str] = TASK_IDS, *extra: str) -> subprocess.Popen[str]:
@@ -111,8 +112,10 @@ def unreadable(run: Path) -> list[str]:
     return bad
 
 
-def bodies(server: FakeServer, since: int = 0, before: float = float("inf")) -> Counter[str]:
-    return Counter(json.dumps(body, sort_keys=True) for at, body in server.answered[since:] if at < before)
+def bodies(server: FakeServer, since: int = 0, within: list[tuple[float, float]] | None = None) -> Counter[str]:
+    """The request bodies answered from ``since`` on, only those sent inside one of the ``within`` windows."""
+    return Counter(json.dumps(body, sort_keys=True) for at, body in server.answered[since:]
+                   if within is None or any(start <= at < end for start, end in within))  # fmt: skip
 
 
 def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) -> KillReport:
@@ -131,27 +134,32 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
         wall = time.monotonic() - started
         straight = bodies(server)
         first_killed = len(server.answered)
-        recent: Counter[str] = Counter()  # answered less than the margin before some kill
+        # From the margin before a kill to the next run's start: a killed run's Ray workers can outlive its driver
+        # by a moment and send a request whose answer then never reaches the cache.
+        kills_at: list[float] = []
+        starts_at: list[float] = []
         corrupt: set[str] = set()
         finished: list[int] = []
         attempts = 0
         while len(finished) < kills and attempts < 3 * kills:
             attempts += 1
+            starts_at.append(time.monotonic())
             process = bench(server.base_url, root, "killed")
             time.sleep(rng.uniform(0.1, 0.7) * wall)  # reruns are faster (answers cached): aim early
             if process.poll() is not None:  # it finished first: no kill, nothing to count
                 continue
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            killed_at = time.monotonic()
-            recent += bodies(server, first_killed, killed_at) - bodies(
-                server, first_killed, killed_at - IN_FLIGHT_MARGIN_S
-            )
+            kills_at.append(time.monotonic())
             # A JSONL's last line may be cut short by the kill (the rerun drops it); whole files must never be.
             corrupt.update(f for f in unreadable(root / "killed") if not f.endswith(".jsonl"))
             finished.append(sum(len(results_lines(root / "killed", c)) for c in CONFIGS))
+        starts_at.append(time.monotonic())
         finish(bench(server.base_url, root, "killed"))
         killed = bodies(server, first_killed)
+        # The run after a kill starts later than the kill (runs that finished before their kill add starts only).
+        in_flight = [(kill - IN_FLIGHT_MARGIN_S, min(t for t in starts_at if t > kill)) for kill in kills_at]
+        recent = bodies(server, first_killed, in_flight)
     twice = killed - straight
     corrupt.update(unreadable(root / "killed"))
     return KillReport(
