@@ -32,7 +32,8 @@ CONFIGS = ("cheap-alone", "committee", "strong-alone")
 COMPARED = ("task_id", "program", "verdict", "hidden", "tier", "escalated", "samples", "candidates", "selection")
 # An answer sent this long before a kill may not be in the cache yet (it goes through a Ray actor). With 2 s, one CI
 # run on a 2-core machine counted 2 answers asked again that had been sent earlier than that. Answers sent after a
-# kill (one CI run counted one) come from the killed run's processes that outlived its process group's SIGKILL.
+# kill count as in flight too (one CI run counted one): likely from a Ray worker of the killed run that outlived
+# its process group's SIGKILL for a moment (not confirmed).
 IN_FLIGHT_MARGIN_S = 5.0
 """An answer sent less than this long before a kill may not have reached the response cache yet."""
 
@@ -134,8 +135,6 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
         wall = time.monotonic() - started
         straight = bodies(server)
         first_killed = len(server.answered)
-        # From the margin before a kill to the next run's start: a killed run's Ray workers can outlive its driver
-        # by a moment and send a request whose answer then never reaches the cache.
         kills_at: list[float] = []
         starts_at: list[float] = []
         corrupt: set[str] = set()
@@ -157,7 +156,7 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
         starts_at.append(time.monotonic())
         finish(bench(server.base_url, root, "killed"))
         killed = bodies(server, first_killed)
-        # The run after a kill starts later than the kill (runs that finished before their kill add starts only).
+        # In flight: from the margin before a kill to the start of the run after it.
         in_flight = [(kill - IN_FLIGHT_MARGIN_S, min(t for t in starts_at if t > kill)) for kill in kills_at]
         recent = bodies(server, first_killed, in_flight)
     twice = killed - straight
