@@ -13,7 +13,8 @@ logged answer, which is the call a +router run makes (the same prompt, answered 
 
 A third table asks the other question, where MBPP+'s cost lies: the same regression trained to predict that the
 strong model fails (strong-alone's logs), used as an escalation gate that withholds those escalations, against no
-gate and the oracle gate (escalate only what the strong model solves).
+gate and the oracle gate (escalate only what the strong model solves). A fourth does the same with the gate that
+decides after sampling, on what the cheap samples showed (``solver.gate``, the records' ``evidence``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from rich.table import Table
 from benchmarks.datasets import load_benchmark
 from benchmarks.report import ORACLE_ROUTER, print_table
 from benchmarks.runner import CHEAP_COMMITTEE, read_records
+from solver.gate import escalations
+from solver.gate import train as train_gate
 from solver.router import cheap_failed, train
 from solver.task import Task
 
@@ -157,6 +160,28 @@ def evaluate_gate(train_run: Run, test_run: Run, share: float) -> list[str]:
     ]
 
 
+def evaluate_evidence_gate(train_run: Run, test_run: Run) -> list[str]:
+    """The gate that decides after sampling (``solver.gate``), trained on one run's escalations and tested on the
+    other's, against no gate and the oracle gate."""
+    training, testing = (escalations(r.committee, r.strong) for r in (train_run, test_run))
+    gate = train_gate([e.evidence for e in training], [e.strong_failed for e in training])
+    p = gate.probabilities([e.evidence for e in testing]) if testing else np.zeros(0)
+    failed = np.array([e.strong_failed for e in testing], dtype=bool)
+    withheld_ids = {e.task_id for e, w in zip(testing, p >= gate.threshold, strict=True) if w}
+    withheld = np.array([t.id in withheld_ids for t in test_run.tasks])
+    strong_cost = test_run.strong_cost
+    outcomes = [test_run.gated(np.zeros(len(withheld), dtype=bool)), test_run.gated(withheld),
+                test_run.gated(test_run.strong_failed)]  # fmt: skip
+    return [
+        f"{train_run.benchmark} -> {test_run.benchmark}",
+        f"{len(training)} / {len(testing)}",
+        f"{failed.mean():.0%}" if len(failed) else "-",
+        f"{auc(p, failed):.2f}",
+        f"{len(withheld_ids)} ({int((p >= gate.threshold)[~failed].sum())} wrongly)",
+        *(f"{pass1:.1%} at {cost / strong_cost:.0%}" for pass1, cost in outcomes),
+    ]
+
+
 def sweep(train_run: Run, test_run: Run) -> list[tuple[float, float, float]]:
     """(share routed on the test benchmark, pass@1, cost) for every threshold the training calibration allows."""
     router = train(train_run.tasks, list(train_run.failed), strong_share=0.5)
@@ -241,9 +266,19 @@ def main() -> None:
     for share in args.share or [0.2, 0.4]:
         for train_run, test_run in ((runs[0], runs[1]), (runs[1], runs[0])):
             gates.add_row(*evaluate_gate(train_run, test_run, share))
+    after = Table(
+        title="escalation gate after sampling (solver.gate): trained on one benchmark's escalations, tested "
+        "on the other's"
+    )
+    for column in ("train -> test", "escalations", "strong failure rate", "AUC", "escalations withheld", "no gate",
+                   "gate", "oracle gate"):  # fmt: skip
+        after.add_column(column)
+    for train_run, test_run in ((runs[0], runs[1]), (runs[1], runs[0])):
+        after.add_row(*evaluate_evidence_gate(train_run, test_run))
     print_table(table)
     print_table(calibration)
     print_table(gates)
+    print_table(after)
     if args.plot:
         plot(runs, args.plot)
         print(f"plot: {args.plot}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from benchmarks.report import ORACLE_ROUTER, Summary, cost_fraction, oracle_router, plot, summarise
 from solver.committee import Committee
+from solver.gate import Gate
 from solver.policy import CommitteeConfig
 from solver.router import Router
 from solver.task import Task
@@ -31,7 +32,7 @@ def configurations(
 ) -> dict[str, CommitteeConfig]:
     """Cheap alone (one greedy sample), the committee, strong alone (one greedy answer), and on request the
     committee with oracle selection."""
-    baseline = replace(committee, repair_rounds=0, router=None)
+    baseline = replace(committee, repair_rounds=0, router=None, gate=None)
     configs = {"cheap-alone": replace(baseline, samples=1, escalate=False), "committee": committee}
     if with_strong:
         configs["strong-alone"] = replace(baseline, samples=0, escalate=True)
@@ -40,13 +41,16 @@ def configurations(
     return configs
 
 
-def ablation(committee: CommitteeConfig, *, router: Router | None = None) -> dict[str, CommitteeConfig]:
+def ablation(
+    committee: CommitteeConfig, *, router: Router | None = None, gate: Gate | None = None
+) -> dict[str, CommitteeConfig]:
     """The levers added one at a time to a committee that selects with the user's examples only, beside both
     baselines: up to +repair each row adds its lever to the row above (the cheap levers); +strong-tests,
-    +agreement-on-pass and +router each add theirs to +repair, +strong-judge adds its to +agreement-on-pass, and all
-    has +strong-tests and +router. Repair gets ``committee``'s rounds (2 when it has none);
-    the router rows are there when a trained router is given."""
-    examples = replace(committee, tests_from_prose=False, agreement_samples=0, repair_rounds=0, router=None)
+    +agreement-on-pass, +gate and +router each add theirs to +repair, +strong-judge adds its to +agreement-on-pass,
+    and all has +strong-tests and +router. Repair gets ``committee``'s rounds (2 when it has none); the gate and
+    router rows are there when a trained gate or router is given."""
+    examples = replace(committee, tests_from_prose=False, agreement_samples=0, repair_rounds=0, router=None,
+                       gate=None)  # fmt: skip
     configs = {
         "cheap-alone": replace(examples, samples=1, escalate=False),
         "strong-alone": replace(examples, samples=0, escalate=True),
@@ -58,6 +62,8 @@ def ablation(committee: CommitteeConfig, *, router: Router | None = None) -> dic
     configs["+strong-tests"] = replace(configs[CHEAP_COMMITTEE], strong_tests=True)
     configs["+agreement-on-pass"] = replace(configs[CHEAP_COMMITTEE], agree_on_pass=True)
     configs["+strong-judge"] = replace(configs["+agreement-on-pass"], strong_judge=True)
+    if gate is not None:
+        configs["+gate"] = replace(configs[CHEAP_COMMITTEE], gate=gate)
     if router is not None:
         configs["+router"] = replace(configs[CHEAP_COMMITTEE], router=router)
         configs["all"] = replace(configs["+strong-tests"], router=router)

@@ -38,6 +38,7 @@ from solver.endpoints import (
     validate_spec,
 )
 from solver.errors import CommitteeError
+from solver.gate import Gate
 from solver.ledger import DEFAULT_PRICES, totals
 from solver.policy import DEFAULT_BATCH, DEFAULT_SAMPLES, CommitteeConfig
 from solver.router import Router
@@ -108,6 +109,9 @@ def committee_options(f: Any) -> Any:
         click.option("--router", "router_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
                      default=None, help="A difficulty router (committee router train): the tasks it predicts the "
                                         "cheap committee fails go straight to the strong model."),
+        click.option("--gate", "gate_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                     default=None, help="An escalation gate (committee gate train): escalations it predicts the "
+                                        "strong model fails too are not made."),
         click.option("--containers", default=DEFAULT_CONTAINERS, show_default=True, type=click.IntRange(1, 64),
                      help="Warm sandbox containers."),
         click.option("--parallel", default=DEFAULT_MAX_IN_FLIGHT, show_default=True, type=click.IntRange(1, 256),
@@ -124,15 +128,16 @@ def committee_options(f: Any) -> Any:
 
 def _committee_config(
     samples: int, batch: int, repair: int, repair_history: bool, strong_tests: bool, agree_on_pass: bool,
-    strong_judge: bool, cheap_token_budget: int | None, router_path: Path | None, **_: Any,
+    strong_judge: bool, cheap_token_budget: int | None, router_path: Path | None, gate_path: Path | None, **_: Any,
 ) -> CommitteeConfig:  # fmt: skip
     """The committee options as a config (rounds never exceed the samples left, so batch needs no clamp)."""
     if strong_judge and not agree_on_pass:
         raise click.UsageError("--strong-judge judges between the samples --agree-on-pass draws: give both")
     router = Router.load(router_path) if router_path else None
+    gate = Gate.load(gate_path) if gate_path else None
     return CommitteeConfig(samples=samples, batch=batch, repair_rounds=repair, repair_history=repair_history,
                            strong_tests=strong_tests, agree_on_pass=agree_on_pass, strong_judge=strong_judge,
-                           cheap_token_budget=cheap_token_budget, router=router)  # fmt: skip
+                           cheap_token_budget=cheap_token_budget, router=router, gate=gate)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -235,7 +240,8 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
 @click.option(
     "--ablate",
     is_flag=True,
-    help="Run the levers one at a time (examples only, +agreement, +model-tests, +repair, +router with --router) "
+    help="Run the levers one at a time (examples only, +agreement, +model-tests, +repair, +strong-tests, "
+    "+agreement-on-pass, +strong-judge, +gate with --gate, +router with --router) "
     "beside both baselines, and the oracle router.",
 )
 @click.option(
@@ -275,7 +281,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
     if ablate and not with_strong:
         raise click.UsageError("--ablate compares against the strong model: give one with --strong")
     if ablate:
-        configs = ablation(committee_config, router=committee_config.router)
+        configs = ablation(committee_config, router=committee_config.router, gate=committee_config.gate)
     else:
         configs = configurations(committee_config, with_strong=with_strong, oracle=oracle)
     configs = _only(configs, only)
@@ -560,6 +566,32 @@ def router_train(tasks: str, results: Path, strong_share: float, out: Path) -> N
     failed = sum(f for _, f in labelled)
     console.print(f"{out}: trained on {len(labelled)} tasks ({failed} the cheap committee failed); routes "
                   f"{100 * trained.strong_share:.0f}% of them to the strong model")  # fmt: skip
+
+
+@cli.group()
+def gate() -> None:
+    """The escalation gate: which escalations are not worth a strong call."""
+
+
+@gate.command("train")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("gate.json"),
+              show_default=True)  # fmt: skip
+def gate_train(run_dir: Path, out: Path) -> None:
+    """Train a gate on RUN_DIR, a `committee bench --ablate` run: the escalations of its +repair.jsonl, labelled
+    by whether strong-alone.jsonl failed the task's hidden tests."""
+    from benchmarks.runner import CHEAP_COMMITTEE, read_records
+    from solver.gate import escalations, train
+
+    paths = [run_dir / f"{CHEAP_COMMITTEE}.jsonl", run_dir / "strong-alone.jsonl"]
+    if missing := [p for p in paths if not p.exists()]:
+        raise CommitteeError(f"{missing[0]}: not found; give a run of committee bench --ablate")
+    rows = escalations(*(read_records(p) for p in paths))
+    evidence, failed = [e.evidence for e in rows], [e.strong_failed for e in rows]
+    trained = train(evidence, failed)
+    trained.save(out)
+    console.print(f"{out}: trained on {len(failed)} escalations ({sum(failed)} the strong model failed); withholds "
+                  f"{sum(trained.probabilities(evidence) >= trained.threshold)} of them")  # fmt: skip
 
 
 @cli.group()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from math import comb
 
 from sandbox.result import RunResult, Verdict
+from solver.gate import Gate
 from solver.router import Router
 
 DEFAULT_SAMPLES = 10
@@ -60,6 +61,9 @@ class CommitteeConfig:
     escalates. None: no limit but ``samples``."""
     router: Router | None = None
     """Tasks it predicts the cheap committee will fail go straight to the strong model (no cheap samples)."""
+    gate: Gate | None = None
+    """Escalations it predicts the strong model fails too, from what the cheap samples showed, are not made: the
+    task keeps its best cheap attempt."""
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ class Router:
 
     def probabilities(self, tasks: Sequence[Task]) -> np.ndarray:
         x = (np.array([features(t) for t in tasks]) - self.mean) / self.scale
-        return _sigmoid(x @ np.array(self.weights) + self.bias)
+        return sigmoid(x @ np.array(self.weights) + self.bias)
 
     def routes_to_strong(self, task: Task) -> bool:
         return self.failure_probability(task) >= self.threshold
@@ -129,23 +129,37 @@ class Router:
 
 
 def train(tasks: Sequence[Task], failed: Sequence[bool], *, strong_share: float, l2: float = 1.0) -> Router:
-    """Fit the logistic regression (full-batch gradient descent, L2 against overfitting the few hundred tasks a
-    benchmark has) and calibrate its threshold to ``strong_share`` of the training tasks."""
+    """Fit the logistic regression and calibrate its threshold to ``strong_share`` of the training tasks."""
     if len(tasks) != len(failed) or len(set(failed)) < 2:
         raise InputError("training a router needs tasks the cheap committee solved and tasks it failed")
-    raw = np.array([features(t) for t in tasks])
-    y = np.array(failed, dtype=float)
+    fit = logistic_fit(np.array([features(t) for t in tasks]), np.array(failed, dtype=float), l2=l2)
+    router = Router(fit.weights, fit.bias, fit.mean, fit.scale, threshold=1.0, strong_share=0.0,
+                    trained_on=len(tasks))  # fmt: skip
+    return _calibrated(router, fit.probabilities, strong_share)
+
+
+@dataclass(frozen=True)
+class Fit:
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    probabilities: np.ndarray
+    """On the training rows."""
+
+
+def logistic_fit(raw: np.ndarray, y: np.ndarray, *, l2: float = 1.0) -> Fit:
+    """A logistic regression on standardised features, by full-batch gradient descent, with L2 against overfitting
+    the few hundred rows a benchmark gives."""
     mean, scale = raw.mean(axis=0), raw.std(axis=0)
     scale[scale == 0] = 1.0
     x = (raw - mean) / scale
     w, b = np.zeros(x.shape[1]), 0.0
     for _ in range(3000):
-        error = _sigmoid(x @ w + b) - y
+        error = sigmoid(x @ w + b) - y
         w -= 0.1 * (x.T @ error / len(y) + l2 * w / len(y))
         b -= 0.1 * float(error.mean())
-    router = Router(_floats(w), b, _floats(mean), _floats(scale), threshold=1.0, strong_share=0.0,
-                    trained_on=len(tasks))  # fmt: skip
-    return _calibrated(router, _sigmoid(x @ w + b), strong_share)
+    return Fit(_floats(w), b, _floats(mean), _floats(scale), sigmoid(x @ w + b))
 
 
 def _calibrated(router: Router, probabilities: np.ndarray, share: float) -> Router:
@@ -160,5 +174,5 @@ def _floats(values: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))

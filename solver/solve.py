@@ -71,6 +71,8 @@ class Solution:
     """Per tier, (samples drawn, samples passing the hidden tests), when the run was scored: pass@k's n and c."""
     routed: bool = False
     """The router sent the task straight to the strong model."""
+    gated: bool = False
+    """The task would have escalated, and the gate withheld it."""
     choice: str = "first pass"
     """How the program was chosen among those that passed: the "first pass"; "agreement" (every passing sample, or
     most samples where there are no tests, behave alike on generated inputs); "strong judge" (passing samples
@@ -80,6 +82,9 @@ class Solution:
     unsure: bool = False
     """It passed weak tests on thin evidence: passing samples disagreed and neither a clear majority nor the strong
     model settled it, or no other sample confirmed its behaviour."""
+    evidence: dict[str, float] = field(default_factory=dict)
+    """What the cheap samples showed before any strong answer (see ``evidence``): what an escalation gate decides
+    on."""
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready dict (one line of results JSONL)."""
@@ -127,6 +132,10 @@ class _Attempt:
         self.calls: list[ModelCall] = []
         self.runs: list[SandboxRun] = []
         self.samples = 0
+        self.votes: list[int] = []
+        """Samples per behaviour among the passing candidates, most first, when they were clustered."""
+        self.judge = ""
+        """What the strong judge's answers did: "matched", "matched none" or "no answer" ("" if not asked)."""
 
     def verify(self, answers: list[tuple[str, str, int]]) -> None:
         """Verify the new distinct programs among (answer text, tier, sample index)."""
@@ -215,9 +224,31 @@ class _Attempt:
             if found is not None:
                 answers[i] = found
         if not answers:
+            self.judge = "no answer"
             return None
         kept = {found.key for found, _ in matching(votes, answers)}
+        self.judge = "matched" if kept else "matched none"
         return [c for c in ranked if c.behaviour.key in kept]
+
+    def evidence(self) -> dict[str, float]:
+        """The cheap samples' record as numbers: how many were drawn, how many distinct programs, how many passed, how
+        they failed, how far the best got through the tests (which run only up to the first failure), and, when the
+        passing ones were clustered, the two largest behaviours' votes and the judge's outcome."""
+        cheap = [c for c in self.candidates if c.tier == "cheap"]
+        verdicts = [c.result.verdict for c in cheap]
+        return {
+            "samples": float(sum(tier == "cheap" for tier, _ in self.drawn)),
+            "distinct": float(len(cheap)),
+            "passing": float(verdicts.count(Verdict.PASS)),
+            "failing": float(verdicts.count(Verdict.FAIL)),
+            "erring": float(verdicts.count(Verdict.ERROR) + verdicts.count(Verdict.TIMEOUT)),
+            "tests passed": float(max((c.result.passed for c in cheap), default=0)),
+            "behaviours": float(len(self.votes)),
+            "top votes": float(self.votes[0] if self.votes else 0),
+            "second votes": float(self.votes[1] if len(self.votes) > 1 else 0),
+            "judge matched": float(self.judge == "matched"),
+            "judge matched none": float(self.judge == "matched none"),
+        }
 
     def score(self) -> dict[str, Verdict]:
         """Hidden-test verdicts of every distinct program drawn: scoring only, never selection."""
@@ -276,6 +307,7 @@ def _agree_on_pass(attempt: _Attempt, cheap: Model, strong: Model | None, messag
     if any(c.result.verdict is Verdict.INFRA_ERROR for c in attempt.candidates):
         return Next.INFRA
     ranked = attempt.clusters()
+    attempt.votes = [c.votes for c in ranked]
     if not ranked:  # no probe finished: nothing to compare
         attempt.unsure = True
         return Next.ACCEPT
@@ -326,7 +358,8 @@ def solve_task(
 ) -> Solution:
     attempt = _Attempt(task, verifier, config)
     messages = solve_prompt(task)
-    escalated, detail = False, ""
+    escalated = gated = False
+    detail = ""
     rounds = round_sizes(config, batched=cheap.batches_samples)
     left, sampled = sum(rounds), 0
     routed = strong is not None and config.router is not None and config.router.routes_to_strong(task)
@@ -353,6 +386,14 @@ def solve_task(
             step = _agree_on_pass(attempt, cheap, strong, messages, start=sampled, left=left)
         if step in (Next.ESCALATE, Next.GIVE_UP) and config.repair_rounds and attempt.selection in ("given", "prose"):
             step = _repair(attempt, cheap) or step
+        gated = (
+            step is Next.ESCALATE
+            and not routed
+            and config.gate is not None
+            and config.gate.withholds(attempt.evidence())
+        )
+        if gated:  # predicted to fail the strong model too: the best cheap attempt stands
+            step = Next.GIVE_UP
         if step is Next.ESCALATE and strong is not None:
             escalated = True
             failures = feedback_for_escalation(attempt.candidates, config.feedback_candidates)
@@ -396,6 +437,8 @@ def solve_task(
         selection=attempt.selection,
         hidden_by_tier=hidden_by_tier,
         routed=routed,
+        gated=gated,
         choice="strong" if by_strong else attempt.choice,
         unsure=attempt.unsure and not by_strong,
+        evidence=attempt.evidence(),
     )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.router import Run, auc, evaluate, evaluate_gate, plot
+from benchmarks.router import Run, auc, evaluate, evaluate_evidence_gate, evaluate_gate, plot
 from solver.task import Task
 
 
@@ -67,6 +67,18 @@ def test_an_escalation_gate_withholds_the_strong_calls_the_strong_model_would_fa
     assert test.gated(test.strong_failed) == pytest.approx((0.75, 15 * 0.1))  # the oracle gate loses nothing
     rows = evaluate_gate(escalating_run("a", 20), test, share=0.25)
     assert rows[:5] == ["a -> b", "25%", "1.00", "25% -> 25%", "5 of 10 (0 wrongly)"]
+
+
+def test_the_gate_after_sampling_is_trained_on_one_runs_escalations_and_tested_on_the_others() -> None:
+    train_run, test = escalating_run("a", 20), escalating_run("b", 20, word="term")
+    for made in (train_run, test):  # the escalations the strong model fails are those where every sample raised
+        for task in made.tasks:
+            raised = made.strong[task.id]["hidden"] == "FAIL"
+            made.committee[task.id]["evidence"] = {"samples": 5.0, "distinct": 5.0, "erring": 5.0 * raised,
+                                                   "failing": 5.0 * (not raised)}  # fmt: skip
+    rows = evaluate_evidence_gate(train_run, test)
+    assert rows[:5] == ["a -> b", "10 / 10", "50%", "1.00", "5 (0 wrongly)"]
+    assert rows[5:] == ["75.0% at 10%", "75.0% at 8%", "75.0% at 8%"]  # as the oracle gate: 5 strong calls saved
 
 
 def test_the_plot_draws_both_directions(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from benchmarks.fake_openai import Reply, fake_openai, fenced, user_text
 from sandbox import SandboxConfig, Verdict
 from solver import Committee, CommitteeConfig, ModelConfig, Task
+from solver.gate import train
 from solver.ledger import Price
 
 TASK = Task(
@@ -97,6 +99,26 @@ def test_escalation_can_show_the_failures_as_context(committee_with: Any) -> Non
     assert solution.candidates == 3  # WRONG, HALF (repeats dropped), RIGHT
     strong_cost = sum(c.cost for c in solution.calls if c.tier == "strong")
     assert strong_cost == pytest.approx((100 + 50) * 50 / 1e6)
+
+
+def test_an_escalation_the_gate_withholds_makes_no_strong_call(committee_with: Any) -> None:
+    raising = "def add(a, b):\n    raise ValueError(a)"
+    # two wordings of the task, so the response cache the committees share keeps their answers apart
+    tasks = {WRONG: TASK, raising: replace(TASK, prompt=TASK.prompt.replace("two numbers", "a and b"))}
+    evidence = {}
+    for code, task in tasks.items():  # both escalate; the strong model is then taken to fail only the raising one
+        committee, _, _ = committee_with(answers(code), answers(RIGHT))
+        solution = committee.solve(task)
+        assert solution.escalated and not solution.gated
+        evidence[code] = solution.evidence
+    assert evidence[raising]["erring"] == evidence[WRONG]["failing"] == 1.0
+    gate = train([evidence[WRONG], evidence[raising]], [False, True])
+    committee, _, strong = committee_with(answers(raising), answers(RIGHT), gate=gate)
+    solution = committee.solve(tasks[raising])
+    assert (solution.solved, solution.escalated, solution.gated) == (False, False, True)
+    assert solution.verdict is Verdict.ERROR and "raise ValueError" in solution.program  # the best cheap attempt
+    assert not any(call.tier == "strong" for call in solution.calls)
+    assert committee.solve(TASK).tier == "strong"  # the gate lets this one through
 
 
 def test_unsolved_returns_the_best_attempt(committee_with: Any) -> None:
