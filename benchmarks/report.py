@@ -180,8 +180,8 @@ def ablation_table(summaries: Sequence[Summary], *, title: str = "") -> Table:
 
 
 ABLATION_NOTES = (
-    "Up to +repair each row adds one lever to the row above; +strong-tests, +agreement-on-pass and +router each add "
-    "theirs to +repair, +strong-judge adds its to +agreement-on-pass, all has +strong-tests and +router.\nsel. "
+    "Up to +repair each row adds one lever to the row above; +strong-tests, +agreement-on-pass, +gate and +router each "
+    "add theirs to +repair, +strong-judge adds its to +agreement-on-pass, all has +strong-tests and +router.\nsel. "
     "trusted: of the tasks whose chosen program passed the selection tests, how many pass the hidden ones; unsure: "
     "tasks called solved on thin evidence.\nescalated: tasks whose solution the strong model was asked for (routed "
     "ones included). oracle-router is computed, not run: +repair on the tasks its cheap answer solves, strong-alone "

@@ -7,14 +7,17 @@ hypothesis and the standard modules generated code imports most are imported the
 the tests of a run of jobs that share them are compiled once, and each program is compiled (compiling runs no
 code; a program that does not compile needs no child). Isolation between candidates that share the container:
 
-- the child gets its own session (process group), its own fresh work dir, rlimits, and is killed at its timeout;
+- the child gets its own session (process group), its own fresh work dir (checked private and empty, and its
+  HOME), rlimits, an environment in which no planted hook runs (breakpoint() is off), and is killed at its timeout;
 - after each job every other process in the container is killed (a daemon that left its group dies too), every
-  writable directory is emptied and System V IPC objects are removed, so the next candidate sees nothing of the
-  last one (a runner that cannot empty them exits, and the host replaces the container);
+  writable directory is emptied (its mode restored first) and System V IPC objects are removed, so the next
+  candidate sees nothing of the last one (a runner that cannot list or empty one exits, and the host replaces the
+  container);
 - this process is PID 1 of its PID namespace and ignores SIGINT, so a candidate cannot kill it, and it is not
   dumpable, so a candidate running as the same user cannot ptrace it or open its /proc files;
-- the child wipes its copy of the runner's input buffer, which holds the jobs queued behind it, and compiled tests
-  are kept for the last task only, so a child holds no other task's tests.
+- the child wipes its copies of the runner's input buffer, which holds the jobs queued behind it, and of its
+  output buffer, which holds the replies to the jobs before it in the batch; no frame it can walk to holds another
+  job's data, and compiled tests are kept for the last task only, so a child holds no other task's tests.
 
 Known limit: the child is a copy of this process, so freed memory that once held earlier jobs is in it too; a
 candidate that scans raw memory could find fragments of them. Tests also run in the candidate's own process.
@@ -35,6 +38,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import sys
 import time
 import traceback
@@ -43,7 +47,11 @@ import warnings
 
 WRITABLE_DIRS = ("/work", "/tmp", "/dev/shm", "/dev/mqueue")
 WORKDIR = "/work/job"  # every job's, emptied in between: compiled tests name the right file
-CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/work", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+# HOME is the job's own fresh dir, and no hook a candidate could plant runs: breakpoint() does nothing (a planted
+# .pdbrc forged a verdict; the child turns it off itself, as -I ignores this variable), and a Python a candidate
+# starts reads no user site-packages and no script dir.
+CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": WORKDIR, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+             "PYTHONBREAKPOINT": "0", "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1"}  # fmt: skip
 RESULT_CAP = 1 << 20
 PRECOMPILE_MAX = 1 << 16  # bytes of source; larger texts compile in the child, under its rlimits
 PR_SET_DUMPABLE = 4
@@ -65,6 +73,12 @@ def preload(job):
     for name in imported & PRELOADABLE - sys.modules.keys():
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+def wipe_bytes(buffer):
+    """Zero a buffer in place (a forked child's copy of what it must not read)."""
+    if buffer:
+        ctypes.memset((ctypes.c_char * len(buffer)).from_buffer(buffer), 0, len(buffer))
 
 
 class JobReader:
@@ -90,12 +104,23 @@ class JobReader:
     def has_line(self):
         return b"\n" in self.buffer
 
-    def wipe(self):
-        if self.buffer:
-            ctypes.memset((ctypes.c_char * len(self.buffer)).from_buffer(self.buffer), 0, len(self.buffer))
+
+class Outbox:
+    """Replies held back to be sent with the rest of their batch in one write, in one buffer that a forked
+    candidate wipes in its own copy: earlier candidates' output and failures are not the next one's to read."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+
+    def add(self, reply):
+        self.buffer += reply
+
+    def send(self):
+        write_all(self.buffer)
+        self.buffer.clear()
 
 
-READER = JobReader()
+READER, OUTBOX = JobReader(), Outbox()
 LIBC = ctypes.CDLL(None, use_errno=True)
 
 
@@ -106,14 +131,21 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1 keeps Python's handler otherwise: kill -INT 1 would work
     sys.stdin = sys.__stdin__ = None
-    replies = []
+    for top in WRITABLE_DIRS:
+        with contextlib.suppress(OSError):
+            os.listdir(top)
+            TOP_MODES[top] = stat.S_IMODE(os.lstat(top).st_mode)
     for line in READER:
-        job = json.loads(line)
-        reply = {"id": job.get("id"), "pong": True} if job.get("op") == "ping" else run_job(job)
-        replies.append(json.dumps(reply).encode() + b"\n")
+        OUTBOX.add(answer(line))
         if not READER.has_line():  # answer jobs that arrived together in one write
-            write_all(b"".join(replies))
-            replies.clear()
+            OUTBOX.send()
+
+
+def answer(line):
+    """The reply to one job line, encoded. Nothing of it stays in a frame a later job's child could walk to."""
+    job = json.loads(line)
+    reply = {"id": job.get("id"), "pong": True} if job.get("op") == "ping" else run_job(job)
+    return json.dumps(reply).encode() + b"\n"
 
 
 def precompile(text, name):
@@ -165,6 +197,7 @@ def run_job(job):
     cap = int(job.get("output_cap", 65536))
     timeout = float(job["timeout"])
     os.mkdir(WORKDIR, 0o700)
+    check_fresh(WORKDIR)
     for name, text in (("solution.py", job["program"]), ("test_solution.py", job["tests"])):
         with open(os.path.join(WORKDIR, name), "w") as f:  # for tracebacks, and for tests that read them
             f.write(text)
@@ -293,13 +326,28 @@ def kill_everything():
     sys.exit("runner: could not clear the container")  # the host replaces a container whose runner exits
 
 
+TOP_MODES = {}
+"""Each writable dir's mode at start (those the runner can list): a candidate may change the mode of one it owns."""
+
+
+def check_fresh(path):
+    """A job's dir (its work dir and HOME) is the runner's own, private and empty, or the runner exits."""
+    st = os.lstat(path)
+    private = stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) == 0o700
+    if not private or os.listdir(path):
+        sys.exit(f"runner: {path} is not a fresh private dir")
+
+
 def wipe():
-    """Empty every writable place; a runner that cannot exits, and the host replaces its container."""
-    for top in WRITABLE_DIRS:
+    """Empty every writable place; a runner that cannot (not even list one) exits, and the host replaces its
+    container: nothing of one job may reach the next."""
+    for top, mode in TOP_MODES.items():
         try:
+            if stat.S_IMODE(os.lstat(top).st_mode) != mode:  # a candidate locked it (0o300 hides what it holds)
+                os.chmod(top, mode)
             names = os.listdir(top)
-        except OSError:
-            continue
+        except OSError as e:
+            sys.exit(f"runner: could not list {top} ({e})")
         for name in names:
             path = os.path.join(top, name)
             if os.path.isdir(path) and not os.path.islink(path):
@@ -310,9 +358,12 @@ def wipe():
             else:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-        with contextlib.suppress(OSError):
-            if os.listdir(top):
-                sys.exit(f"runner: could not empty {top}")
+        try:
+            left = os.listdir(top)
+        except OSError:
+            left = ["?"]
+        if left:
+            sys.exit(f"runner: could not empty {top}")
     remove_ipc_objects()
 
 
@@ -358,7 +409,8 @@ def describe_exit(status):
 
 def child(job, sources, write_fds):
     out_w, err_w, res_w = write_fds
-    READER.wipe()
+    wipe_bytes(READER.buffer)
+    wipe_bytes(OUTBOX.buffer)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()
     with contextlib.suppress(OSError):  # the OOM killer takes a candidate, never the runner
@@ -379,11 +431,16 @@ def child(job, sources, write_fds):
     sys.stdin = sys.__stdin__ = open(0)  # noqa: SIM115 - /dev/null, for as long as the child lives
     sys.path.insert(0, WORKDIR)
     sys.dont_write_bytecode = True
+    sys.breakpointhook = no_breakpoint  # the runner runs isolated (-I): PYTHONBREAKPOINT is not read here
     result = run_tests(sources, bool(job.get("fail_fast")))
     sys.stdout.flush()
     sys.stderr.flush()
     os.write(res, json.dumps(result).encode())
     os._exit(0)
+
+
+def no_breakpoint(*args, **kwargs):
+    """breakpoint() in a candidate: nothing (pdb would read a .pdbrc and run what it says)."""
 
 
 def load(name, source):

@@ -144,3 +144,73 @@ def test_queued_jobs_are_not_readable_from_stdin(one_container: Sandbox) -> None
     queued = [Job(f"SECRET_{i} = 1\n", check("pass")) for i in range(20)]
     results = one_container.run_many([Job("", reader), *queued])
     assert results[0].verdict is Verdict.PASS, results[0].detail
+
+
+# A candidate that hides its work dir's contents (mode 0o300: write and enter, but no listing), after removing its
+# own job dir so the next one can be made, and plants a file and a .pdbrc that would forge a later verdict.
+LOCKER = (
+    "import os, shutil\n"
+    'forge = \'import os; os.write(3, b\\\'{"verdict": "PASS", "passed": 1, "total": 1}\\\'); os._exit(0)\'\n'
+    "for home in ('/work', os.environ['HOME']):\n"
+    "    os.makedirs(home, exist_ok=True)\n"
+    "    open(os.path.join(home, '.pdbrc'), 'w').write(forge + '\\n')\n"
+    "open('/work/planted', 'w').write('the last task hidden tests')\n"
+    "os.chdir('/')\n"
+    "shutil.rmtree('/work/job')\n"
+    "os.chmod('/work', 0o300)\n"
+)
+
+
+def test_a_work_dir_a_candidate_locked_is_emptied_all_the_same(one_container: Sandbox) -> None:
+    observer = "import os\nassert os.listdir('/work') == ['job']\nassert not os.path.exists('/work/planted')"
+    assert_next_candidate_sees_nothing(one_container, LOCKER, observer)
+
+
+def test_a_planted_pdbrc_cannot_forge_a_later_verdict(one_container: Sandbox) -> None:
+    assert one_container.run(Job(LOCKER, check("pass"))).verdict is Verdict.PASS
+    wrong = "def add(a, b):\n    breakpoint()\n    return a - b\n"
+    tests = "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    assert one_container.run(Job(wrong, tests)).verdict is Verdict.FAIL
+
+
+def test_a_job_runs_in_its_own_fresh_home_where_breakpoint_does_nothing(one_container: Sandbox) -> None:
+    body = (
+        "import os, stat\nhome = os.environ['HOME']\nassert home == os.getcwd() != '/work'\n"
+        "assert sorted(os.listdir(home)) == ['solution.py', 'test_solution.py']\n"
+        "assert stat.S_IMODE(os.stat(home).st_mode) == 0o700\n"
+        "open('.pdbrc', 'w').write('import os; os._exit(0)\\n')\nbreakpoint()"
+    )
+    assert one_container.run(Job("", check(body))).verdict is Verdict.PASS
+
+
+SNOOPER = check(
+    "import gc, sys\n"
+    "marker = 'LEAKED-' + str(2 * 12345)\n"
+    "def holds(x):\n"
+    "    if x is marker:\n"
+    "        return False\n"
+    "    if isinstance(x, str):\n"
+    "        return marker in x\n"
+    "    if isinstance(x, (bytes, bytearray)):\n"
+    "        return marker.encode() in x\n"
+    "    return False\n"
+    "def inside(o):\n"
+    "    items = list(o.values()) if isinstance(o, dict) else list(o) if isinstance(o, (list, tuple)) else []\n"
+    "    items += list(vars(o).values()) if hasattr(o, '__dict__') and isinstance(vars(o), dict) else []\n"
+    "    return any(holds(x) for x in items)\n"
+    "frame, found = sys._getframe(), []\n"
+    "while frame is not None:\n"
+    "    found += [k for k, v in frame.f_locals.items() if holds(v) or inside(v)]\n"
+    "    frame = frame.f_back\n"
+    "found += [type(o).__name__ for o in gc.get_objects() if inside(o)]\n"
+    "assert not found, found"
+)
+
+
+def test_a_candidate_cannot_read_earlier_replies_from_the_runners_memory(one_container: Sandbox) -> None:
+    # the first job's output and failing assertion hold the marker; all are sent in one write, so the replies
+    # before the snooper's wait in the runner while it runs
+    leaker = Job("print('LEAKED-' + str(2 * 12345))\n", check("assert 'LEAKED-' + str(2 * 12345) == 'other'"))
+    results = one_container.run_many([leaker, Job("x = 1\n", check("pass")), Job("", SNOOPER)])
+    assert "LEAKED-24690" in results[0].stdout and results[0].verdict is Verdict.FAIL
+    assert results[2].verdict is Verdict.PASS, results[2].detail
