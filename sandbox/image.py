@@ -31,6 +31,8 @@ from sandbox.errors import ImageBuildError
 log = logging.getLogger(__name__)
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
+SPLIT_PATH = Path(__file__).with_name("split.py")
+"""The runner's half of split verdicts, copied beside it."""
 SANDBOX_REPOSITORY = "committee-sandbox"
 BASE_REPOSITORY = "committee-base"
 SANDBOX_UID = 65534  # nobody
@@ -58,7 +60,12 @@ class ImageSpec:
         return f"{BASE_REPOSITORY}:{_digest(json.dumps(asdict(self), sort_keys=True))}"
 
     def sandbox_tag(self) -> str:
-        return f"{SANDBOX_REPOSITORY}:{_digest(self.base_tag(), _dockerfile(self.base_tag()), RUNNER_PATH.read_text())}"
+        files = _runner_files()
+        return f"{SANDBOX_REPOSITORY}:{_digest(self.base_tag(), _dockerfile(self.base_tag()), *files.values())}"
+
+
+def _runner_files() -> dict[str, str]:
+    return {path.name: path.read_text() for path in (RUNNER_PATH, SPLIT_PATH)}
 
 
 def _digest(*parts: str) -> str:
@@ -72,7 +79,7 @@ def _digest(*parts: str) -> str:
 def _dockerfile(base_tag: str) -> str:
     return (
         f"FROM {base_tag}\n"
-        "COPY runner.py /opt/committee/runner.py\n"
+        "COPY runner.py split.py /opt/committee/\n"
         f"USER {SANDBOX_UID}:{SANDBOX_UID}\n"
         "WORKDIR /work\n"
         'CMD ["python3", "-u", "-I", "/opt/committee/runner.py"]\n'
@@ -118,7 +125,11 @@ def ensure_image(client: docker.DockerClient, spec: ImageSpec | None = None, *, 
         else:
             _build_debootstrap_base(client, spec, base)
     log.info("building %s from %s", tag, base)
-    build_image(client, tag, {"Dockerfile": _dockerfile(base), "runner.py": RUNNER_PATH.read_text()})
+    build_image(
+        client,
+        tag,
+        {"Dockerfile": _dockerfile(base), **_runner_files()},
+    )
     return tag
 
 

@@ -281,6 +281,7 @@ class Sandbox:
                 "tests": job.tests,
                 "timeout": job.timeout,
                 "fail_fast": job.fail_fast,
+                "split": job.split,
                 "output_cap": limits.output_cap,
                 "rlimits": {
                     "RLIMIT_AS": limits.memory_mb << 20,

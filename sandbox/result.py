@@ -29,6 +29,10 @@ class Job:
     """Wall-clock seconds for the whole job."""
     fail_fast: bool = False
     """Stop at the first failing test (cheaper; the counts then cover only the tests that ran)."""
+    split: bool = False
+    """Judge it split (``sandbox/split.py``): the candidate in a process of its own, the tests in another that calls
+    it with plain data and alone writes the verdict, so no candidate can forge one. For tests that only call the
+    candidate's functions; the candidate's output then goes to stderr, and stdout is the tests' own."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class RunResult:
     """stdout or stderr was longer than the cap and was cut."""
     detail: str = ""
     """Why it failed: failing tests with short tracebacks, a timeout, a signal, an infra error."""
+    judged: str = ""
+    """"split" (the verdict written where no candidate code ran) or "shared" (the tests ran in the candidate's
+    process); "" when no runner judged it."""
 
     @classmethod
     def infra(cls, detail: str) -> RunResult:
@@ -62,6 +69,7 @@ class RunResult:
                 stderr=str(reply.get("stderr", "")),
                 truncated=bool(reply.get("stdout_truncated") or reply.get("stderr_truncated")),
                 detail=str(reply.get("detail", "")),
+                judged=str(reply.get("judged", "")),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             return cls.infra(f"malformed runner reply ({type(e).__name__}: {e})")

@@ -32,18 +32,27 @@ import ctypes
 import gc
 import importlib
 import json
+import linecache
 import os
 import re
 import resource
 import select
 import shutil
 import signal
+import socket
 import stat
+import struct
 import sys
 import time
 import traceback
 import types
 import warnings
+
+if __package__:  # imported on the host, as sandbox.runner
+    from sandbox import split
+else:  # PID 1 of a container, run with -I, which leaves the script's own (read-only) dir off sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import split
 
 WRITABLE_DIRS = ("/work", "/tmp", "/dev/shm", "/dev/mqueue")
 WORKDIR = "/work/job"  # every job's, emptied in between: compiled tests name the right file
@@ -135,6 +144,7 @@ def main():
         with contextlib.suppress(OSError):
             os.listdir(top)
             TOP_MODES[top] = stat.S_IMODE(os.lstat(top).st_mode)
+    ZYGOTE.start()  # before the first job: it must never hold one
     for line in READER:
         OUTBOX.add(answer(line))
         if not READER.has_line():  # answer jobs that arrived together in one write
@@ -196,33 +206,49 @@ def run_job(job):
     sources = {"solution": program or job["program"], "test_solution": LAST_TESTS.get(job["tests"]) or job["tests"]}
     cap = int(job.get("output_cap", 65536))
     timeout = float(job["timeout"])
+    isolated = bool(job.get("split"))
     os.mkdir(WORKDIR, 0o700)
     check_fresh(WORKDIR)
-    for name, text in (("solution.py", job["program"]), ("test_solution.py", job["tests"])):
+    files = {"solution.py": job["program"]}
+    if not isolated:  # split, the tests never touch a disk the candidate can read
+        files["test_solution.py"] = job["tests"]
+    for name, text in files.items():
         with open(os.path.join(WORKDIR, name), "w") as f:  # for tracebacks, and for tests that read them
             f.write(text)
     pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, result
     gc.freeze()  # a collection in the child would touch, and so copy, every page of this parent's heap
     start = time.monotonic()
+    tests_end = None
+    if isolated:
+        tests_end, candidate_end = socket.socketpair()
+        ZYGOTE.spawn(job, candidate_end, pipes[1][1])
+        candidate_end.close()
     pid = os.fork()
     if pid == 0:
         try:
+            if isolated:
+                tests_process(job, sources["test_solution"], [w for _, w in pipes], tests_end)
             child(job, sources, [w for _, w in pipes])
         finally:
             os._exit(70)
+    if tests_end is not None:
+        tests_end.close()
     for _, w in pipes:
         os.close(w)
     streams, timed_out, status = collect(pid, [r for r, _ in pipes], start + timeout, cap)
     duration = time.monotonic() - start
     wipe()
     out, err, res = streams
-    reply = {"id": job.get("id"), "duration": round(duration, 4)}
+    reply = {"id": job.get("id"), "duration": round(duration, 4), "judged": "split" if isolated else "shared"}
     reply["stdout"], reply["stdout_truncated"] = out.text(), out.truncated
     reply["stderr"], reply["stderr_truncated"] = err.text(), err.truncated
     if timed_out:
         reply.update(verdict="TIMEOUT", detail=f"killed after {timeout:g}s wall clock")
         return reply
-    reply.update(child_result(res.text()) or {"verdict": "ERROR", "detail": describe_exit(status)})
+    result = child_result(res.text()) or {"verdict": "ERROR", "detail": describe_exit(status)}
+    if isolated and result.pop("needs_shared", False):  # said by the tests' process alone: run it shared
+        return run_job({**job, "split": False})
+    reply.update(result)
     return reply
 
 
@@ -237,7 +263,8 @@ def child_result(text):
         and result.get("verdict") in ("PASS", "FAIL", "ERROR")
         and all(type(result.get(k)) is int and result[k] >= 0 for k in ("passed", "total"))
     )
-    return {k: result[k] for k in ("verdict", "passed", "total", "detail") if k in result} if ok else None
+    keys = ("verdict", "passed", "total", "detail", "needs_shared")
+    return {k: result[k] for k in keys if k in result} if ok else None
 
 
 class Capped:
@@ -311,19 +338,26 @@ def kill_group(pid):
 
 
 def kill_everything():
-    """SIGKILL every process in the container but this one, and reap them (fork bombs included). As PID 1 of the
-    container's PID namespace, kill(-1) reaches every other process in one call, and every orphan becomes ours."""
+    """SIGKILL every process in the container but this one and the zygote, and reap them (fork bombs included).
+    Orphans become ours (PID 1 of the container's PID namespace); the zygote reaps its own children."""
     deadline = time.monotonic() + 10
+    spared = {os.getpid(), ZYGOTE.pid}
     while time.monotonic() < deadline:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:  # nothing is left, not even a zombie
+        others = [pid for pid in processes() if pid not in spared]
+        if not others:
             return
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:  # those left are not ours yet: their parents are still dying
-            time.sleep(0.001)
+        for pid in others:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        time.sleep(0.0002)  # those left are dying, or not ours yet: their parents are still dying
     sys.exit("runner: could not clear the container")  # the host replaces a container whose runner exits
+
+
+def processes():
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
 TOP_MODES = {}
@@ -413,29 +447,153 @@ def child(job, sources, write_fds):
     wipe_bytes(OUTBOX.buffer)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()
+    setup_process(job, out_w, err_w)
+    res = move_fd(res_w, 3)
+    os.closerange(4, 1 << 16)
+    os.chdir(WORKDIR)
+    # stdout and stderr (unbuffered: the runner runs with -u) already write to fds 1 and 2, now the pipes.
+    sys.path.insert(0, WORKDIR)
+    result = run_tests(sources["test_solution"], bool(job.get("fail_fast")),
+                       lambda: load("solution", sources["solution"]))  # fmt: skip
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(res, json.dumps(result).encode())
+    os._exit(0)
+
+
+def tests_process(job, tests, write_fds, line):
+    """The tests' side of a split job: they import a stand-in for the candidate's module, whose functions call the
+    candidate's process over ``line`` (``split``), and this process alone writes the verdict. It never loads
+    candidate code, and no writable dir is on its path."""
+    out_w, err_w, res_w = write_fds
+    wipe_bytes(READER.buffer)
+    wipe_bytes(OUTBOX.buffer)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setsid()
+    setup_process(job, out_w, err_w)
+    res = move_fd(res_w, 3)
+    call = move_fd(line.fileno(), 4)
+    os.closerange(5, 1 << 16)
+    os.chdir("/")  # read-only: nothing the candidate wrote is found relative to it
+    text = job["tests"]  # for tracebacks, from memory: a file of that name would be the candidate's
+    linecache.cache[os.path.join(WORKDIR, "test_solution.py")] = (len(text), None, text.splitlines(True), "")
+    candidate = split.Candidate(socket.socket(fileno=call))
+
+    def load_candidate():
+        sys.modules["solution"] = split.stand_in(candidate)
+
+    result = run_tests(tests, bool(job.get("fail_fast")), load_candidate)
+    if candidate.needs_shared:
+        result = {"verdict": "ERROR", "passed": 0, "total": 0, "needs_shared": True}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(res, json.dumps(result).encode())
+    os._exit(0)
+
+
+def move_fd(fd, target):
+    """``fd`` as ``target``, not inherited by what the process starts (dup3 refuses a move onto itself)."""
+    if fd == target:
+        os.set_inheritable(fd, False)
+        return fd
+    return os.dup2(fd, target, inheritable=False)
+
+
+def setup_process(job, out_fd, err_fd):
+    """What every process that runs a job's code gets: the OOM killer's first pick, the job's rlimits, stdin from
+    /dev/null and its output into the job's pipes, and breakpoint() off."""
     with contextlib.suppress(OSError):  # the OOM killer takes a candidate, never the runner
         adj = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
         os.write(adj, b"1000")
         os.close(adj)
-    limits = job.get("rlimits", {})
-    for name, value in limits.items():
+    for name, value in job.get("rlimits", {}).items():
         resource.setrlimit(getattr(resource, name), (value, value))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
-    res = os.dup2(res_w, 3, inheritable=False)
-    os.closerange(4, 1 << 16)
-    os.chdir(WORKDIR)
-    # stdout and stderr (unbuffered: the runner runs with -u) already write to fds 1 and 2, now the pipes.
-    sys.stdin = sys.__stdin__ = open(0)  # noqa: SIM115 - /dev/null, for as long as the child lives
-    sys.path.insert(0, WORKDIR)
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    sys.stdin = sys.__stdin__ = open(0)  # noqa: SIM115 - /dev/null, for as long as the process lives
     sys.dont_write_bytecode = True
     sys.breakpointhook = no_breakpoint  # the runner runs isolated (-I): PYTHONBREAKPOINT is not read here
-    result = run_tests(sources, bool(job.get("fail_fast")))
+
+
+class Zygote:
+    """The parent of every split job's candidate process: forked before the runner reads its first job, so a
+    candidate forked from it holds no tests, no other job and none of the runner's state. It gets each program
+    with two fds (the line to the tests, and stderr for the candidate's output), forks, and says the pid."""
+
+    HEADER = struct.Struct("!I")
+
+    def __init__(self):
+        self.pid, self.control = 0, None
+
+    def start(self):
+        ours, theirs = socket.socketpair()
+        self.pid = os.fork()
+        if self.pid == 0:
+            ours.close()
+            try:
+                self.serve(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.control = ours
+        self.control.settimeout(10)
+
+    def spawn(self, job, line, err_fd):
+        """Have the zygote fork the candidate's process for ``job``; a zygote that does not, or is gone, means
+        a container that can no longer be trusted: the runner exits and the host replaces it."""
+        payload = json.dumps({"program": job["program"], "rlimits": job.get("rlimits", {})}).encode()
+        try:
+            os.kill(self.pid, signal.SIGCONT)  # a candidate may have stopped it
+            socket.send_fds(self.control, [self.HEADER.pack(len(payload))], [line.fileno(), err_fd])
+            self.control.sendall(payload)
+            answer = split._exactly(self.control, self.HEADER.size)
+        except OSError as e:
+            sys.exit(f"runner: the zygote is gone ({e})")
+        if answer is None or not self.HEADER.unpack(answer)[0]:
+            sys.exit("runner: the zygote could not start a candidate")
+
+    def serve(self, control):
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its children are reaped by the kernel
+        while True:
+            header, fds, _, _ = socket.recv_fds(control, self.HEADER.size, 2)
+            if len(header) != self.HEADER.size or len(fds) != 2:
+                return  # the runner is gone
+            request = json.loads(split._exactly(control, self.HEADER.unpack(header)[0]) or b"{}")
+            for name in set(IMPORTED.findall(request["program"])) & PRELOADABLE - sys.modules.keys():
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(name)
+            try:
+                pid = os.fork()
+            except OSError:
+                pid = -1
+            if pid == 0:
+                try:
+                    control.close()
+                    candidate_process(request, *fds)
+                finally:
+                    os._exit(70)
+            for fd in fds:
+                os.close(fd)
+            del request
+            control.sendall(self.HEADER.pack(max(pid, 0)))
+
+
+ZYGOTE = Zygote()
+
+
+def candidate_process(request, line_fd, err_fd):
+    """The candidate's side of a split job: its module, serving the tests' calls; its output goes to stderr."""
+    os.setsid()
+    setup_process(request, err_fd, err_fd)
+    call = move_fd(line_fd, 3)
+    os.closerange(4, 1 << 16)
+    os.chdir(WORKDIR)
+    sys.path.insert(0, WORKDIR)
+    split.serve(socket.socket(fileno=call), lambda: load("solution", request["program"]))
     sys.stdout.flush()
     sys.stderr.flush()
-    os.write(res, json.dumps(result).encode())
     os._exit(0)
 
 
@@ -455,10 +613,10 @@ def load(name, source):
     return module
 
 
-def run_tests(sources, fail_fast):
+def run_tests(tests, fail_fast, load_solution):
     try:
-        load("solution", sources["solution"])
-        module = load("test_solution", sources["test_solution"])
+        load_solution()
+        module = load("test_solution", tests)
     except BaseException as e:  # noqa: BLE001 - any failure to load is the candidate's error
         return load_error(e)
     # Only the tests' own test_* functions: `from solution import *` also brings in any the candidate wrote.
@@ -490,9 +648,12 @@ def load_error(exc):
     return {"verdict": "ERROR", "passed": 0, "total": 0, "detail": short_trace(exc)}
 
 
+OWN_FILES = {__file__, split.__file__}
+
+
 def short_trace(exc):
     """The traceback without the runner's own frames: what a model needs to see to repair its code."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__][-4:]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in OWN_FILES][-4:]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
     return "".join(lines).strip()[-4000:]
 

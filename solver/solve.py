@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -94,6 +95,14 @@ class Solution:
         return data
 
 
+def judged_split(task: Task) -> bool:
+    """Whether the task's tests run split from its candidates (``sandbox/split.py``), so that no candidate can
+    forge its verdict: yes for a function task, whose tests call the candidate with plain data; no where the entry
+    point is a class, whose objects the tests need in their own process. (Tests that pass a callback or an object
+    are judged shared by the sandbox itself, which says so.)"""
+    return not re.search(rf"^\s*class\s+{re.escape(task.entry_point)}\b", task.prompt, re.MULTILINE)
+
+
 def selection_tests(task: Task) -> str:
     """The task's selection tests; with none, at least check that the program loads and defines the function."""
     if task.tests.strip():
@@ -119,6 +128,7 @@ class _Attempt:
     def __init__(self, task: Task, verifier: Verifier, config: CommitteeConfig) -> None:
         self.task, self.verifier, self.config = task, verifier, config
         self.tests = selection_tests(task)
+        self.split = judged_split(task)
         self.selection = "given" if task.tests.strip() else "none"
         self.candidates: list[Candidate] = []
         self.programs: set[str] = set()
@@ -147,7 +157,8 @@ class _Attempt:
             if program not in self.programs:
                 self.programs.add(program)
                 fresh.append((program, tier, index))
-        jobs = [Job(program, self.tests, timeout=self.config.timeout_s, fail_fast=True) for program, _, _ in fresh]
+        jobs = [Job(program, self.tests, timeout=self.config.timeout_s, fail_fast=True, split=self.split)
+                for program, _, _ in fresh]  # fmt: skip
         results = self.verifier.run_many(jobs) if jobs else []
         for (program, tier, index), result in zip(fresh, results, strict=True):
             self.candidates.append(Candidate(program, tier, index, result))
@@ -181,7 +192,7 @@ class _Attempt:
         loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
         if not tests or not loading:
             return None
-        jobs = [Job(c.program, tests, timeout=self.config.timeout_s, fail_fast=True) for c in loading]
+        jobs = [Job(c.program, tests, timeout=self.config.timeout_s, fail_fast=True, split=self.split) for c in loading]
         passing = []
         for candidate, result in zip(loading, self.verifier.run_many(jobs), strict=True):
             self.runs.append(SandboxRun("strong-tests", result.verdict.value, result.duration))
@@ -194,7 +205,7 @@ class _Attempt:
         passing = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
         unprobed = [c for c in passing if c.program not in self.behaviours]  # earlier rounds' are known
         probe = probe_tests(self.task)
-        jobs = [Job(c.program, probe, timeout=self.config.timeout_s) for c in unprobed]
+        jobs = [Job(c.program, probe, timeout=self.config.timeout_s, split=self.split) for c in unprobed]
         for candidate, result in zip(unprobed, self.verifier.run_many(jobs) if jobs else [], strict=True):
             self.runs.append(SandboxRun("agree", result.verdict.value, result.duration))
             self.behaviours[candidate.program] = behaviour(result)
@@ -213,7 +224,7 @@ class _Attempt:
         there was nothing to ask it or it named no value. The inputs come from a probe of a stub that holds no
         model's code: what a candidate prints never reaches a prompt."""
         (stub,) = self.verifier.run_many([Job(stub_program(self.task), probe_tests(self.task, show_inputs=True),
-                                              timeout=self.config.timeout_s)])  # fmt: skip
+                                              timeout=self.config.timeout_s, split=self.split)])  # fmt: skip
         self.runs.append(SandboxRun("inputs", stub.verdict.value, stub.duration))
         calls = input_calls(stub)
         votes = [(c.behaviour, c.votes) for c in ranked]
@@ -254,7 +265,8 @@ class _Attempt:
         """Hidden-test verdicts of every distinct program drawn: scoring only, never selection."""
         programs = list(dict.fromkeys(program for _, program in self.drawn))
         timeout = max(self.config.timeout_s, SCORE_TIMEOUT_S)
-        results = self.verifier.run_many([Job(p, self.task.hidden_tests, timeout=timeout) for p in programs])
+        jobs = [Job(p, self.task.hidden_tests, timeout=timeout, split=self.split) for p in programs]
+        results = self.verifier.run_many(jobs)
         for result in results:
             self.runs.append(SandboxRun("score", result.verdict.value, result.duration))
         return {p: r.verdict for p, r in zip(programs, results, strict=True)}

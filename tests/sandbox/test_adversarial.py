@@ -88,7 +88,8 @@ def test_daemon_does_not_outlive_its_candidate(one_container: Sandbox) -> None:
     observer = (
         "import os, time\ntime.sleep(0.3)\n"
         "others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
-        "assert others == [], others\n"
+        # only the zygote of split verdicts, which the runner keeps in its own session
+        "assert len(others) <= 1 and all(os.getsid(int(p)) == os.getsid(1) for p in others), others\n"
         "assert not os.path.exists('/tmp/left-behind')\n"
         "assert os.listdir('/work') == [os.path.basename(os.getcwd())]"
     )

@@ -1,0 +1,118 @@
+"""Split verdicts: the candidate in its own process, the tests in another that never loads candidate code.
+
+Every verdict forger (``benchmarks.adversarial.FORGERS``: a wrong ``add`` that tries to pass all the same) must
+never get PASS judged split; a right candidate passes as it would judged shared; values cross in a strict codec.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import re
+
+import pytest
+
+from benchmarks.adversarial import FORGER_TESTS, FORGERS
+from sandbox import Job, Sandbox, Verdict
+from sandbox.split import CodecError, decode, encode
+
+RIGHT = "def add(a, b):\n    print('adding')\n    return a + b\n"
+
+
+@pytest.mark.parametrize("case", list(FORGERS), ids=list(FORGERS))
+def test_no_verdict_forger_passes_judged_split(one_container: Sandbox, case: str) -> None:
+    result = one_container.run(Job(FORGERS[case], FORGER_TESTS, timeout=3, split=True))
+    assert result.verdict is not Verdict.PASS, result.detail
+    assert result.judged == "split"
+    healthy = one_container.run(Job(RIGHT, FORGER_TESTS, split=True))  # and the container serves the next one
+    assert healthy.verdict is Verdict.PASS, healthy.detail
+
+
+def test_a_right_candidate_passes_split_as_shared_and_its_output_is_not_the_tests(one_container: Sandbox) -> None:
+    tests = (
+        "import math\nimport pytest\nfrom solution import *\n\n\n"
+        "def test_values():\n    assert add(1, 2) == 3 and add('a', 'b') == 'ab' and add((1,), (2,)) == (1, 2)\n"
+        "    assert math.isnan(add(float('nan'), 1.0)) and add(10**5000, 1) == 10**5000 + 1\n"
+        "    assert add({1: [2]}, None) == {1: [2]} and SCALE == 10\n\n\n"
+        "def test_errors():\n    with pytest.raises(ValueError, match='negative'):\n        add(-1, 0)\n"
+        "    print('from the tests')\n"
+    )
+    program = (
+        "SCALE = 10\n\n\ndef add(a, b):\n    print('from the candidate')\n"
+        "    if a == -1:\n        raise ValueError('negative')\n"
+        "    return a if b is None else a + b\n"
+    )
+    shared, split = (one_container.run(Job(program, tests, split=s)) for s in (False, True))
+    assert (shared.verdict, split.verdict) == (Verdict.PASS, Verdict.PASS), split.detail
+    assert (shared.judged, split.judged) == ("shared", "split")
+    assert split.stdout == "from the tests\n" and "from the candidate" in split.stderr
+
+
+def test_a_candidate_that_does_not_load_or_loops_is_its_own_error(one_container: Sandbox) -> None:
+    broken = one_container.run(Job("import no_such_module\n", FORGER_TESTS, split=True))
+    assert broken.verdict is Verdict.ERROR and "no_such_module" in broken.detail
+    looping = one_container.run(Job("while True:\n    pass\n", FORGER_TESTS, timeout=1, split=True))
+    assert looping.verdict is Verdict.TIMEOUT
+
+
+def test_evalplus_hidden_tests_judge_split(one_container: Sandbox) -> None:
+    from benchmarks.evalplus import hidden_tests
+
+    reference = "def add(a, b):\n    return a + b\n"
+    tests = hidden_tests("add", reference, [[1, 2], [0.5, 0.25]], [[10**20, 1], [-3, 3]], atol=0)
+    right, wrong = (
+        one_container.run(Job(p, tests, split=True)) for p in (reference, FORGERS["an object equal to anything"])
+    )
+    assert (right.verdict, wrong.verdict) == (Verdict.PASS, Verdict.ERROR), right.detail
+
+
+VALUES = [None, True, False, 0, -7, 10**400, 10**9000, 1.5, -0.0, math.inf, -math.inf, 2 - 1j, "", "é\n\udcff",
+          b"\x00\xff", [1, [2, (3,)]], (), {"a": {1: 2.0}, (1, 2): frozenset({3})}, {1, 2}, frozenset(), [1, "a", None],
+          collections.Counter("abca"), collections.OrderedDict(b=1, a=2), collections.deque([1, (2,)])]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", VALUES, ids=[type(v).__name__ for v in VALUES])
+def test_plain_values_cross_exactly(value: object) -> None:
+    back = decode(encode(value))
+    assert back == value and type(back) is type(value)
+    if isinstance(value, float):
+        assert math.copysign(1, back) == math.copysign(1, value)
+
+
+def test_nan_crosses_as_nan_a_defaultdict_as_a_dict_and_a_match_as_its_text() -> None:
+    assert math.isnan(decode(encode(math.nan)))
+    assert decode(encode(collections.defaultdict(list, {1: [2]}))) == {1: [2]}
+    match = decode(encode(re.search("b+", "abbc")))
+    assert match is not None and (match.group(), match.span()) == ("bb", (1, 3))
+
+
+class Int(int):
+    pass
+
+
+@pytest.mark.parametrize("value", [Int(1), [Int(1)], object(), lambda: 1, {"k": object()}, range(3), [[1], {2: ...}]])
+def test_anything_else_does_not_cross(value: object) -> None:
+    with pytest.raises(CodecError):
+        encode(value)
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"i": 5}, {"q": []}, {"d": [[[1], 2]]}, {"d": [[1]]}, {"j": [1, 2]}, {"t": [], "S": []}, [{"y": 1}]]
+)
+def test_malformed_data_is_refused(data: object) -> None:
+    with pytest.raises(CodecError):
+        decode(data)
+
+
+def test_nesting_is_bounded() -> None:
+    deep: list[object] = []
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(CodecError):
+        encode(deep)
+
+
+def test_tests_that_pass_a_callback_are_judged_shared_and_say_so(one_container: Sandbox) -> None:
+    tests = "from solution import apply\n\n\ndef test_apply():\n    assert apply(lambda x: x + 1, 1) == 2\n"
+    result = one_container.run(Job("def apply(f, x):\n    return f(x)\n", tests, split=True))
+    assert (result.verdict, result.judged) == (Verdict.PASS, "shared"), result.detail
