@@ -306,7 +306,7 @@ def _exception(name, text, trace):
     """The tests' copy of a candidate's exception: the builtin of that name, else CandidateError; the candidate's
     traceback goes with it as a note (what a model repairing it needs to see)."""
     kind = getattr(builtins, name, None)
-    exception = CandidateError(f"{name}: {text}")
+    exception: Exception = CandidateError(f"{name}: {text}")
     if isinstance(kind, type) and issubclass(kind, Exception) and kind.__module__ == "builtins":
         with contextlib.suppress(Exception):  # a builtin that takes other arguments stays a CandidateError
             exception = kind(text)
