@@ -19,8 +19,13 @@ code; a program that does not compile needs no child). Isolation between candida
   output buffer, which holds the replies to the jobs before it in the batch; no frame it can walk to holds another
   job's data, and compiled tests are kept for the last task only, so a child holds no other task's tests.
 
-Known limit: the child is a copy of this process, so freed memory that once held earlier jobs is in it too; a
-candidate that scans raw memory could find fragments of them. Tests also run in the candidate's own process.
+A job marked ``split`` is judged where no candidate code runs: its tests run in a child of this process that
+calls the candidate's functions in another process, forked from a zygote started before the first job
+(``Zygote``, ``split.py``). Kept across jobs and in its own process, the zygote is the one process the wipe spares.
+
+Known limit: a child is a copy of this process (or the zygote), so freed memory that once held earlier jobs is in
+it too; a candidate that scans raw memory could find fragments of them. Unsplit, the tests run in the candidate's
+own process.
 
 Test protocol: the job's ``program`` is written to ``solution.py`` and its ``tests`` to ``test_solution.py``; every
 top-level ``test_*`` function of the tests is called in order. An AssertionError fails a test; any other exception
