@@ -346,17 +346,17 @@ def kill_everything():
     """SIGKILL every process in the container but this one and the zygote, and reap them (fork bombs included).
     Orphans become ours (PID 1 of the container's PID namespace); the zygote reaps its own children."""
     deadline = time.monotonic() + 10
-    spared = {os.getpid(), ZYGOTE.pid}
     while time.monotonic() < deadline:
-        others = [pid for pid in processes() if pid not in spared]
+        others = [pid for pid in processes() if pid not in (os.getpid(), ZYGOTE.pid)]
         if not others:
             return
         for pid in others:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
+            while reaped := os.waitpid(-1, os.WNOHANG)[0]:
+                if reaped == ZYGOTE.pid:  # a candidate killed it: its pid is spared no more (it could be reused)
+                    ZYGOTE.pid = 0
         time.sleep(0.0002)  # those left are dying, or not ours yet: their parents are still dying
     sys.exit("runner: could not clear the container")  # the host replaces a container whose runner exits
 
@@ -549,6 +549,8 @@ class Zygote:
         """Have the zygote fork the candidate's process for ``job``; a zygote that does not, or is gone, means
         a container that can no longer be trusted: the runner exits and the host replaces it."""
         payload = json.dumps({"program": job["program"], "rlimits": job.get("rlimits", {})}).encode()
+        if not self.pid:
+            sys.exit("runner: the zygote is gone")
         try:
             os.kill(self.pid, signal.SIGCONT)  # a candidate may have stopped it
             socket.send_fds(self.control, [self.HEADER.pack(len(payload))], [line.fileno(), err_fd])

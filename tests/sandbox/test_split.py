@@ -116,3 +116,13 @@ def test_tests_that_pass_a_callback_are_judged_shared_and_say_so(one_container: 
     tests = "from solution import apply\n\n\ndef test_apply():\n    assert apply(lambda x: x + 1, 1) == 2\n"
     result = one_container.run(Job("def apply(f, x):\n    return f(x)\n", tests, split=True))
     assert (result.verdict, result.judged) == (Verdict.PASS, "shared"), result.detail
+
+
+def test_a_candidate_that_kills_the_zygote_costs_a_container_never_a_wrong_verdict(one_container: Sandbox) -> None:
+    killer = (
+        "import os, signal\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) not in (1, os.getpid()):\n"
+        "        try:\n            os.kill(int(p), signal.SIGKILL)\n        except OSError:\n            pass\n"
+        "def add(a, b):\n    return a + b\n"
+    )
+    results = one_container.run_many([Job(killer, FORGER_TESTS, split=False), Job(RIGHT, FORGER_TESTS, split=True)])
+    assert [r.verdict for r in results] == [Verdict.PASS, Verdict.PASS], results[1].detail
