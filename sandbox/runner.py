@@ -49,7 +49,6 @@ import stat
 import struct
 import sys
 import time
-import traceback
 import types
 import warnings
 
@@ -655,14 +654,7 @@ def load_error(exc):
     return {"verdict": "ERROR", "passed": 0, "total": 0, "detail": short_trace(exc)}
 
 
-OWN_FILES = {__file__, split.__file__}
-
-
-def short_trace(exc):
-    """The traceback without the runner's own frames: what a model needs to see to repair its code."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in OWN_FILES][-4:]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
-    return "".join(lines).strip()[-4000:]
+short_trace = split.short_trace
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import collections
 import contextlib
 import importlib
 import json
+import os
 import re
 import struct
 import sys
@@ -244,8 +245,13 @@ def _message(e):
         return ""
 
 
+OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 def short_trace(exc):
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__][-4:]
+    """The traceback without the sandbox's own frames (the runner's and these): what a model needs to see to
+    repair its code."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(f.filename) != OWN_DIR][-4:]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
     return "".join(lines).strip()[-4000:]
 
