@@ -7,10 +7,13 @@ never get PASS judged split; a right candidate passes as it would judged shared;
 from __future__ import annotations
 
 import collections
+import json
 import math
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.adversarial import FORGER_TESTS, FORGERS
 from sandbox import Job, Sandbox, Verdict
@@ -126,3 +129,41 @@ def test_a_candidate_that_kills_the_zygote_costs_a_container_never_a_wrong_verdi
     )
     results = one_container.run_many([Job(killer, FORGER_TESTS, split=False), Job(RIGHT, FORGER_TESTS, split=True)])
     assert [r.verdict for r in results] == [Verdict.PASS, Verdict.PASS], results[1].detail
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, of the same types all the way down, nan equal to nan."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))  # type: ignore[arg-type]
+    if isinstance(a, complex):
+        return _same(a.real, b.real) and _same(a.imag, b.imag)  # type: ignore[attr-defined]
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_same, a, b))  # type: ignore[arg-type]
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())  # type: ignore[attr-defined]
+    return a == b
+
+
+_hashable = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(),
+    lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3),
+    max_leaves=8,
+)
+_values = st.recursive(
+    _hashable | st.floats() | st.complex_numbers(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner)
+        | st.dictionaries(_hashable, inner, max_size=3)
+        | st.sets(_hashable, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values)
+def test_any_plain_value_crosses_as_itself(value: object) -> None:
+    assert _same(decode(json.loads(json.dumps(encode(value)))), value)
