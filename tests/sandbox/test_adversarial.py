@@ -215,3 +215,25 @@ def test_a_candidate_cannot_read_earlier_replies_from_the_runners_memory(one_con
     results = one_container.run_many([leaker, Job("x = 1\n", check("pass")), Job("", SNOOPER)])
     assert "LEAKED-24690" in results[0].stdout and results[0].verdict is Verdict.FAIL
     assert results[2].verdict is Verdict.PASS, results[2].detail
+
+
+def test_no_hook_a_candidate_plants_runs_in_a_later_one(one_container: Sandbox) -> None:
+    hook = "print('HOOKED')\n"
+    planter = (
+        "import os, sys\nsite = os.path.join(os.environ['HOME'], '.local/lib/python3.11/site-packages')\n"
+        "os.makedirs(site)\n"
+        f"for path in ('/tmp/sitecustomize.py', site + '/usercustomize.py', '/work/usercustomize.py'):\n"
+        f"    open(path, 'w').write({hook!r})\n"
+        f"open(site + '/evil.pth', 'w').write('import os; print(\"HOOKED\")\\n')\n"
+        "open(os.path.join(os.environ['HOME'], '.pythonrc'), 'w').write('print(\"HOOKED\")\\n')\n"
+    )
+    observer = (
+        "import subprocess, sys\n"
+        "out = subprocess.run([sys.executable, '-c', 'print(1)'], capture_output=True, text=True, cwd='/tmp').stdout\n"
+        "assert out == '1\\n', out\n"
+        "assert 'PYTHONSTARTUP' not in __import__('os').environ"
+    )
+    assert_next_candidate_sees_nothing(one_container, planter, observer)
+    # and within one job, a Python the candidate starts reads no user site-packages it planted
+    same_job = one_container.run(Job(planter, check(observer)))
+    assert same_job.verdict is Verdict.PASS, same_job.detail
