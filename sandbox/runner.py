@@ -237,6 +237,7 @@ def run_job(job):
             os._exit(70)
     if tests_end is not None:
         tests_end.close()
+        ZYGOTE.spawned()
     for _, w in pipes:
         os.close(w)
     streams, timed_out, status = collect(pid, [r for r, _ in pipes], start + timeout, cap)
@@ -554,6 +555,13 @@ class Zygote:
             os.kill(self.pid, signal.SIGCONT)  # a candidate may have stopped it
             socket.send_fds(self.control, [self.HEADER.pack(len(payload))], [line.fileno(), err_fd])
             self.control.sendall(payload)
+        except OSError as e:
+            sys.exit(f"runner: the zygote is gone ({e})")
+
+    def spawned(self):
+        """The zygote's word that it forked the candidate (read after the tests' process is forked, so the two
+        forks overlap): a zygote that did not means the runner exits, as in ``spawn``."""
+        try:
             answer = split._exactly(self.control, self.HEADER.size)
         except OSError as e:
             sys.exit(f"runner: the zygote is gone ({e})")
@@ -570,6 +578,8 @@ class Zygote:
             for name in set(IMPORTED.findall(request["program"])) & PRELOADABLE - sys.modules.keys():
                 with contextlib.suppress(ImportError):
                     importlib.import_module(name)
+            request["program"] = precompile(request["program"], "solution")[0] or request["program"]
+            gc.freeze()  # as the runner does before its forks: a collection in the child would copy every page
             try:
                 pid = os.fork()
             except OSError:
