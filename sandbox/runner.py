@@ -448,11 +448,7 @@ def describe_exit(status):
 
 def child(job, sources, write_fds):
     out_w, err_w, res_w = write_fds
-    wipe_bytes(READER.buffer)
-    wipe_bytes(OUTBOX.buffer)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.setsid()
-    setup_process(job, out_w, err_w)
+    start_tests_process(job, out_w, err_w)
     res = move_fd(res_w, 3)
     os.closerange(4, 1 << 16)
     os.chdir(WORKDIR)
@@ -460,10 +456,7 @@ def child(job, sources, write_fds):
     sys.path.insert(0, WORKDIR)
     result = run_tests(sources["test_solution"], bool(job.get("fail_fast")),
                        lambda: load("solution", sources["solution"]))  # fmt: skip
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.write(res, json.dumps(result).encode())
-    os._exit(0)
+    report(res, result)
 
 
 def tests_process(job, tests, write_fds, line):
@@ -471,11 +464,7 @@ def tests_process(job, tests, write_fds, line):
     candidate's process over ``line`` (``split``), and this process alone writes the verdict. It never loads
     candidate code, and no writable dir is on its path."""
     out_w, err_w, res_w = write_fds
-    wipe_bytes(READER.buffer)
-    wipe_bytes(OUTBOX.buffer)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.setsid()
-    setup_process(job, out_w, err_w)
+    start_tests_process(job, out_w, err_w)
     res = move_fd(res_w, 3)
     call = move_fd(line.fileno(), 4)
     os.closerange(5, 1 << 16)
@@ -490,6 +479,22 @@ def tests_process(job, tests, write_fds, line):
     result = run_tests(tests, bool(job.get("fail_fast")), load_candidate)
     if candidate.needs_shared:
         result = {"verdict": "ERROR", "passed": 0, "total": 0, "needs_shared": True}
+    report(res, result)
+
+
+def start_tests_process(job, out_fd, err_fd):
+    """The start of a child of the runner that runs a job's tests: the runner's buffers wiped in its copy (the
+    jobs queued behind it, the replies held before it), Ctrl-C a KeyboardInterrupt again, a session of its own,
+    and what ``setup_process`` gives."""
+    wipe_bytes(READER.buffer)
+    wipe_bytes(OUTBOX.buffer)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setsid()
+    setup_process(job, out_fd, err_fd)
+
+
+def report(res, result):
+    """The verdict, written to the result fd once the test output is flushed; the process ends there."""
     sys.stdout.flush()
     sys.stderr.flush()
     os.write(res, json.dumps(result).encode())

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from solver.errors import InputError
-from solver.router import logistic_fit, sigmoid
+from solver.router import logistic_fit, predict, read_model, regression_fields
 
 FEATURES = (
     "log samples",
@@ -59,8 +59,7 @@ class Gate:
     """Escalations it was trained on."""
 
     def probabilities(self, evidence: Sequence[Mapping[str, float]]) -> np.ndarray:
-        x = (np.array([features(e) for e in evidence]) - self.mean) / self.scale
-        return sigmoid(x @ np.array(self.weights) + self.bias)
+        return predict(self, [features(e) for e in evidence])
 
     def withholds(self, evidence: Mapping[str, float]) -> bool:
         return bool(self.probabilities([evidence])[0] >= self.threshold)
@@ -70,22 +69,11 @@ class Gate:
 
     @staticmethod
     def load(path: Path) -> Gate:
-        try:
-            data = json.loads(path.read_text())
-            if tuple(data.pop("gate features")) != FEATURES:
-                raise InputError(f"{path}: a gate trained on other features; train it again (committee gate train)")
-            return Gate(
-                weights=tuple(map(float, data["weights"])),
-                bias=float(data["bias"]),
-                mean=tuple(map(float, data["mean"])),
-                scale=tuple(map(float, data["scale"])),
-                threshold=float(data["threshold"]),
-                trained_on=int(data["trained_on"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(
-                f"{path}: not a gate file ({type(e).__name__}: {e}); make one with committee gate train"
-            ) from e
+        def build(data: dict[str, Any]) -> Gate:
+            return Gate(**regression_fields(data), threshold=float(data["threshold"]),
+                        trained_on=int(data["trained_on"]))  # fmt: skip
+
+        return read_model(path, "gate features", FEATURES, "gate", "committee gate train", build)
 
 
 def train(evidence: Sequence[Mapping[str, float]], strong_failed: Sequence[bool], *, l2: float = 1.0) -> Gate:

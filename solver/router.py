@@ -12,15 +12,17 @@ import ast
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from solver.errors import InputError
 from solver.task import Task
+
+M = TypeVar("M")
 
 FEATURES = (
     "log chars",
@@ -98,8 +100,7 @@ class Router:
         return float(self.probabilities([task])[0])
 
     def probabilities(self, tasks: Sequence[Task]) -> np.ndarray:
-        x = (np.array([features(t) for t in tasks]) - self.mean) / self.scale
-        return sigmoid(x @ np.array(self.weights) + self.bias)
+        return predict(self, [features(t) for t in tasks])
 
     def routes_to_strong(self, task: Task) -> bool:
         return self.failure_probability(task) >= self.threshold
@@ -109,23 +110,49 @@ class Router:
 
     @staticmethod
     def load(path: Path) -> Router:
-        try:
-            data = json.loads(path.read_text())
-            if tuple(data.pop("features")) != FEATURES:
-                raise InputError(f"{path}: a router trained on other features; train it again (committee router train)")
-            return Router(
-                weights=tuple(map(float, data["weights"])),
-                bias=float(data["bias"]),
-                mean=tuple(map(float, data["mean"])),
-                scale=tuple(map(float, data["scale"])),
-                threshold=float(data["threshold"]),
-                strong_share=float(data["strong_share"]),
-                trained_on=int(data["trained_on"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(
-                f"{path}: not a router file ({type(e).__name__}: {e}); make one with committee router train"
-            ) from e
+        def build(data: dict[str, Any]) -> Router:
+            return Router(**regression_fields(data), threshold=float(data["threshold"]),
+                          strong_share=float(data["strong_share"]), trained_on=int(data["trained_on"]))  # fmt: skip
+
+        return read_model(path, "features", FEATURES, "router", "committee router train", build)
+
+
+class Regression(Protocol):
+    """A fitted logistic regression as the router and the gate keep it."""
+
+    @property
+    def weights(self) -> tuple[float, ...]: ...
+    @property
+    def bias(self) -> float: ...
+    @property
+    def mean(self) -> tuple[float, ...]: ...
+    @property
+    def scale(self) -> tuple[float, ...]: ...
+
+
+def predict(model: Regression, rows: Sequence[Sequence[float]]) -> np.ndarray:
+    """The probabilities ``model`` gives rows of raw (unstandardised) features."""
+    x = (np.array(rows) - model.mean) / model.scale
+    return sigmoid(x @ np.array(model.weights) + model.bias)
+
+
+def regression_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved regression's weights, bias, mean and scale, as numbers."""
+    return {"weights": tuple(map(float, data["weights"])), "bias": float(data["bias"]),
+            "mean": tuple(map(float, data["mean"])), "scale": tuple(map(float, data["scale"]))}  # fmt: skip
+
+
+def read_model(path: Path, key: str, features: tuple[str, ...], kind: str, command: str,
+               build: Callable[[dict[str, Any]], M]) -> M:  # fmt: skip
+    """A saved router or gate: its features must be ``features`` (under ``key``), and anything unreadable is one
+    line that says to make one again with ``command``."""
+    try:
+        data = json.loads(path.read_text())
+        if tuple(data.pop(key)) != features:
+            raise InputError(f"{path}: a {kind} trained on other features; train it again ({command})")
+        return build(data)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not a {kind} file ({type(e).__name__}: {e}); make one with {command}") from e
 
 
 def train(tasks: Sequence[Task], failed: Sequence[bool], *, strong_share: float, l2: float = 1.0) -> Router:

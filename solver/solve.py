@@ -147,6 +147,11 @@ class _Attempt:
         self.judge = ""
         """What the strong judge's answers did: "matched", "matched none" or "no answer" ("" if not asked)."""
 
+    def job(self, program: str, tests: str, *, fail_fast: bool = False, timeout: float | None = None) -> Job:
+        """A sandbox job of this task: the config's timeout unless given, judged split where the task allows."""
+        timeout = self.config.timeout_s if timeout is None else timeout
+        return Job(program, tests, timeout=timeout, fail_fast=fail_fast, split=self.split)
+
     def verify(self, answers: list[tuple[str, str, int]]) -> None:
         """Verify the new distinct programs among (answer text, tier, sample index)."""
         fresh: list[tuple[str, str, int]] = []
@@ -157,8 +162,7 @@ class _Attempt:
             if program not in self.programs:
                 self.programs.add(program)
                 fresh.append((program, tier, index))
-        jobs = [Job(program, self.tests, timeout=self.config.timeout_s, fail_fast=True, split=self.split)
-                for program, _, _ in fresh]  # fmt: skip
+        jobs = [self.job(program, self.tests, fail_fast=True) for program, _, _ in fresh]
         results = self.verifier.run_many(jobs) if jobs else []
         for (program, tier, index), result in zip(fresh, results, strict=True):
             self.candidates.append(Candidate(program, tier, index, result))
@@ -192,7 +196,7 @@ class _Attempt:
         loading = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
         if not tests or not loading:
             return None
-        jobs = [Job(c.program, tests, timeout=self.config.timeout_s, fail_fast=True, split=self.split) for c in loading]
+        jobs = [self.job(c.program, tests, fail_fast=True) for c in loading]
         passing = []
         for candidate, result in zip(loading, self.verifier.run_many(jobs), strict=True):
             self.runs.append(SandboxRun("strong-tests", result.verdict.value, result.duration))
@@ -205,7 +209,7 @@ class _Attempt:
         passing = [c for c in self.candidates if c.result.verdict is Verdict.PASS]
         unprobed = [c for c in passing if c.program not in self.behaviours]  # earlier rounds' are known
         probe = probe_tests(self.task)
-        jobs = [Job(c.program, probe, timeout=self.config.timeout_s, split=self.split) for c in unprobed]
+        jobs = [self.job(c.program, probe) for c in unprobed]
         for candidate, result in zip(unprobed, self.verifier.run_many(jobs) if jobs else [], strict=True):
             self.runs.append(SandboxRun("agree", result.verdict.value, result.duration))
             self.behaviours[candidate.program] = behaviour(result)
@@ -223,8 +227,7 @@ class _Attempt:
         """The clusters that give the strong model's outputs on inputs that tell the two largest apart; None when
         there was nothing to ask it or it named no value. The inputs come from a probe of a stub that holds no
         model's code: what a candidate prints never reaches a prompt."""
-        (stub,) = self.verifier.run_many([Job(stub_program(self.task), probe_tests(self.task, show_inputs=True),
-                                              timeout=self.config.timeout_s, split=self.split)])  # fmt: skip
+        (stub,) = self.verifier.run_many([self.job(stub_program(self.task), probe_tests(self.task, show_inputs=True))])
         self.runs.append(SandboxRun("inputs", stub.verdict.value, stub.duration))
         calls = input_calls(stub)
         votes = [(c.behaviour, c.votes) for c in ranked]
@@ -265,8 +268,7 @@ class _Attempt:
         """Hidden-test verdicts of every distinct program drawn: scoring only, never selection."""
         programs = list(dict.fromkeys(program for _, program in self.drawn))
         timeout = max(self.config.timeout_s, SCORE_TIMEOUT_S)
-        jobs = [Job(p, self.task.hidden_tests, timeout=timeout, split=self.split) for p in programs]
-        results = self.verifier.run_many(jobs)
+        results = self.verifier.run_many([self.job(p, self.task.hidden_tests, timeout=timeout) for p in programs])
         for result in results:
             self.runs.append(SandboxRun("score", result.verdict.value, result.duration))
         return {p: r.verdict for p, r in zip(programs, results, strict=True)}
