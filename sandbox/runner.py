@@ -605,7 +605,11 @@ ZYGOTE = Zygote()
 
 
 def candidate_process(request, line_fd, err_fd):
-    """The candidate's side of a split job: its module, serving the tests' calls; its output goes to stderr."""
+    """The candidate's side of a split job: its module, serving the tests' calls; its output goes to stderr. It
+    runs as it would shared: with the default SIGCHLD (the zygote's auto-reaping would break its subprocesses'
+    exit codes) and Ctrl-C a KeyboardInterrupt."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()
     setup_process(request, err_fd, err_fd)
     call = move_fd(line_fd, 3)

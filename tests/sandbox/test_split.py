@@ -167,3 +167,14 @@ _values = st.recursive(
 @given(_values)
 def test_any_plain_value_crosses_as_itself(value: object) -> None:
     assert _same(decode(json.loads(json.dumps(encode(value)))), value)
+
+
+def test_a_split_candidate_runs_as_it_would_shared_subprocesses_and_ctrl_c_included(one_container: Sandbox) -> None:
+    # the zygote auto-reaps its children and ignores SIGINT; the candidate it forks must not inherit either
+    program = (
+        "import signal, subprocess\n\n\ndef add(a, b):\n"
+        "    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+        "    return a + b + subprocess.run(['sh', '-c', 'exit 3']).returncode - 3\n"
+    )
+    shared, split = (one_container.run(Job(program, FORGER_TESTS, split=s)) for s in (False, True))
+    assert (shared.verdict, split.verdict) == (Verdict.PASS, Verdict.PASS), split.detail
