@@ -12,11 +12,12 @@ itself is capped by the log driver, so the host never reads more than a few MB o
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import logging
 import shlex
 import tarfile
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,8 +27,6 @@ import docker
 import docker.errors
 import docker.models.containers
 import requests
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from sandbox.container import LABEL, OWNER_LABEL, Limits, owner_id
 from sandbox.dependencies import DEPS_DIR, repo_image
@@ -43,59 +42,127 @@ DEFAULT_TIMEOUT_S = 300.0
 OUTPUT_CAP = 20_000
 REPORT_CAP = 4 * 2**20
 LOG_MAX = "8m"  # the log driver's cap: the most the host ever reads of a run
-MARKER = b"\n=== committee: junit report ===\n"
+MARKER = b"\n=== committee: verdict ===\n"
 SELECT_FILE = "/opt/committee/select.txt"
 PLUGIN_DIR = "/opt/committee/plugins"
-# A pytest plugin of ours that keeps only the tests named in SELECT_FILE: JUnit ids (as parse_report keys them) or
-# test files. A first, short run of a patch; the repository's code could change what it keeps, but only in a run
-# that can reject a patch, never accept one (acceptance is always a run of the whole suite). pytest runs with -P
-# (no working directory first on sys.path), so a module of the repository's named like it does not shadow it.
-SELECT_PLUGIN = f"""
-import re
+REPORT_FD_ENV = "COMMITTEE_REPORT_FD"
+# Our pytest plugin, loaded before the repository's conftest files. It streams each test's outcome, the number of
+# tests collected and the session's exit status over a pipe whose other end only the bootstrap holds: no file the
+# tests can rewrite holds the report, and a child that outlives pytest or an early exit shows in the stream
+# (``read_verdict``). With SELECT_FILE it also keeps only the tests named there (ids as ``junit_id`` gives them, or
+# test files): a first, short run of a patch, which can reject a patch but never accept one. pytest runs with -P
+# (no working directory first on sys.path), so a module of the repository's named like ours does not shadow it.
+PLUGIN = f"""
+import json, os, re
+
+import pytest
+
+_fd = os.environ.pop({REPORT_FD_ENV!r}, None)  # None in a process pytest starts (an xdist worker): it reports nothing
+if _fd is not None:
+    _fd = int(_fd)
+    os.set_inheritable(_fd, False)  # not for the subprocesses the tests start
+_worst = {{}}
+RANK = {{"passed": 0, "skipped": 1, "failed": 2, "error": 3}}
 
 
-def _junit_id(nodeid):
+def junit_id(nodeid):
+    # The key pytest's JUnit report (xunit1) gives a test: dotted module path and classes, then '::' and the name.
     path, bracket, params = nodeid.partition("[")
     names = path.split("::")
     names[0] = re.sub(r"\\.py$", "", names[0].replace("/", "."))
     names[-1] += bracket + params
-    return ".".join(names[:-1]) + "::" + names[-1]
+    return names[0] if len(names) == 1 else ".".join(names[:-1]) + "::" + names[-1]
+
+
+def _send(record):
+    if _fd is not None:
+        os.write(_fd, (json.dumps(record) + "\\n").encode())
 
 
 def pytest_collection_modifyitems(config, items):
+    if not os.path.exists({SELECT_FILE!r}):
+        return
     with open({SELECT_FILE!r}) as f:
         wanted = set(f.read().splitlines())
-    keep = [i for i in items if _junit_id(i.nodeid) in wanted or i.nodeid.split("::")[0] in wanted]
+    keep = [i for i in items if junit_id(i.nodeid) in wanted or i.nodeid.split("::")[0] in wanted]
     kept = set(map(id, keep))
     config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept])
     items[:] = keep
+
+
+def pytest_collection_finish(session):
+    _send({{"collected": len(session.items)}})
+
+
+def pytest_collectreport(report):
+    if not report.passed:
+        outcome = "error" if report.failed else "skipped"
+        _send({{"test": junit_id(report.nodeid), "outcome": outcome, "when": "collect"}})
+
+
+def pytest_runtest_logreport(report):
+    outcome = "passed" if report.passed else "skipped" if report.skipped else (
+        "failed" if report.when == "call" else "error")
+    if RANK[outcome] >= RANK[_worst.get(report.nodeid, "passed")]:
+        _worst[report.nodeid] = outcome
+
+
+def pytest_runtest_logfinish(nodeid):
+    _send({{"test": junit_id(nodeid), "outcome": _worst.pop(nodeid, "passed")}})
+
+
+@pytest.hookimpl(trylast=True)  # after any plugin that changes the exit status
+def pytest_sessionfinish(session):
+    _send({{"exit": int(session.exitstatus)}})
 """
-# The container's PID 1: ours, isolated from the repository's files (-I) until pytest starts.
+# The container's PID 1: ours, isolated from the repository's files (-I). It is not dumpable and ignores SIGINT, so
+# the tests (the same user) can neither trace it, open its /proc files (its stdout is the container's log) nor stop
+# it. pytest runs as its child, the report pipe's write end passed to our plugin; once pytest has exited, every
+# other process is killed, so the pipe's reader sees the end of all that was written, and nothing can write later.
 BOOTSTRAP = f"""
-import os, shutil, subprocess, sys
-shutil.copytree({FILES_DIR!r}, {WORKDIR!r})
-os.makedirs("/work/home")
+import base64, ctypes, json, os, signal, subprocess, sys, threading
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE: 0
+signal.signal(signal.SIGINT, lambda *_: None)  # a handler, not SIG_IGN: pytest gets the default back at exec
+def drain(fd, cap, keep_tail, into):
+    data, more = bytearray(), False
+    with open(fd, "rb", buffering=0) as f:
+        while chunk := f.read(65536):
+            data += chunk
+            if len(data) > 2 * cap:
+                more = True
+                if keep_tail:
+                    del data[:cap]
+                else:
+                    del data[cap:]
+    into.append((bytes(data[-cap:] if keep_tail else data[:cap]), more or len(data) > cap))
+output_r, output_w = os.pipe()
+report_r, report_w = os.pipe()
+outputs, reports = [], []
+readers = [threading.Thread(target=drain, args=(output_r, {OUTPUT_CAP}, True, outputs)),
+           threading.Thread(target=drain, args=(report_r, {REPORT_CAP}, False, reports))]
+for reader in readers:
+    reader.start()
 # --tb=short: a line a frame (the prompt shows the code itself); a --tb of the test command comes later and wins.
-selected = os.path.exists({SELECT_FILE!r})
-env = {{"PYTHONPATH": ("{PLUGIN_DIR}:" if selected else "") + "{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}",
-       "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/work/home", "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}}
-command = [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=/work/report.xml",
-           "-o", "junit_family=xunit1", "--tb=short", *(["-p", "committee_select"] if selected else []), *sys.argv[1:]]
-with open("/work/output", "wb") as out:
-    code = subprocess.call(command, cwd={WORKDIR!r}, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                           stderr=subprocess.STDOUT)
-def tail(path, cap):
-    try:
-        with open(path, "rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - cap))
-            return f.read(cap), size
-    except OSError:
-        return b"", 0
-output, _ = tail("/work/output", {OUTPUT_CAP})
-report, size = tail("/work/report.xml", {REPORT_CAP})
-sys.stdout.buffer.write(output + {MARKER!r} + (report if size <= {REPORT_CAP} else b""))
-sys.exit(code)
+env = {{"PYTHONPATH": "{PLUGIN_DIR}:{WORKDIR}:{WORKDIR}/src:{DEPS_DIR}", "PYTHONDONTWRITEBYTECODE": "1",
+       "HOME": "/work/home", "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin",
+       {REPORT_FD_ENV!r}: str(report_w)}}
+pytest = [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "-p", "committee_plugin", "--tb=short",
+          *sys.argv[1:]]
+setup = ("import os, shutil, sys; shutil.copytree({FILES_DIR!r}, {WORKDIR!r}); os.makedirs('/work/home'); "
+         "os.chdir({WORKDIR!r}); os.execv(sys.argv[1], sys.argv[1:])")
+code = subprocess.call([sys.executable, "-I", "-c", setup, *pytest], env=env, stdin=subprocess.DEVNULL,
+                       stdout=output_w, stderr=subprocess.STDOUT, pass_fds=(report_w,))
+os.close(output_w)
+os.close(report_w)
+try:
+    os.kill(-1, signal.SIGKILL)  # every process but this one
+except ProcessLookupError:
+    pass
+for reader in readers:
+    reader.join()
+(output, _), (report, overflow) = outputs[0], reports[0]
+verdict = {{"exit": code, "report": base64.b64encode(report).decode(), "overflow": overflow}}
+sys.stdout.buffer.write(output + {MARKER!r} + json.dumps(verdict).encode())
 """
 
 
@@ -112,6 +179,9 @@ class TestRun:
     exit_code: int
     infra: str = ""
     """Why the run says nothing about the code: the engine failed, or the run timed out."""
+    untrusted: str = ""
+    """Why the run's outcomes cannot be believed (then there are none): the tests' process ended or reported in a
+    way an honest pytest session does not (``read_verdict``)."""
 
     @property
     def failing(self) -> set[str]:
@@ -123,8 +193,8 @@ class TestRun:
 
 
 def _tar(files: Mapping[str, bytes], select: Sequence[str] | None = None) -> bytes:
-    """The files under repo/, owned by root and read-only to the tests' user (the bootstrap copies them); with
-    ``select``, the selection plugin and the tests it keeps beside them."""
+    """The files under repo/, owned by root and read-only to the tests' user (the bootstrap copies them), and our
+    plugin beside them; with ``select``, the tests it keeps."""
     subdirectories = sorted({str(p) for name in files for p in Path(name).parents if str(p) != "."})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -132,12 +202,12 @@ def _tar(files: Mapping[str, bytes], select: Sequence[str] | None = None) -> byt
             info = tarfile.TarInfo(name)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
-        ours = {} if select is None else {"select.txt": "\n".join(select).encode(),
-                                          "plugins/committee_select.py": SELECT_PLUGIN.encode()}  # fmt: skip
-        if ours:
-            info = tarfile.TarInfo("plugins")
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
+        info = tarfile.TarInfo("plugins")
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(info)
+        ours = {"plugins/committee_plugin.py": PLUGIN.encode()}
+        if select is not None:
+            ours["select.txt"] = "\n".join(select).encode()
         for name, data in [*sorted((f"repo/{n}", d) for n, d in files.items()), *ours.items()]:
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o644
@@ -146,9 +216,9 @@ def _tar(files: Mapping[str, bytes], select: Sequence[str] | None = None) -> byt
 
 
 def _log_tail(container: docker.models.containers.Container) -> bytes:
-    """The end of the container's log, read as a stream: what the bootstrap prints last (output tail, marker,
-    report) is all the host keeps, whatever else the repository managed to write there."""
-    keep = REPORT_CAP + 4 * OUTPUT_CAP + len(MARKER)
+    """The end of the container's log, read as a stream: the bootstrap writes it once, at the end, but the host
+    keeps no more than that can be however the log was filled."""
+    keep = 4 * OUTPUT_CAP + len(MARKER) + 2 * REPORT_CAP
     tail = bytearray()
     for chunk in container.logs(stdout=True, stderr=True, stream=True, follow=False):
         tail += chunk
@@ -157,33 +227,63 @@ def _log_tail(container: docker.models.containers.Container) -> bytes:
     return bytes(tail[-keep:])
 
 
-def split_log(log_bytes: bytes) -> tuple[str, dict[str, str]]:
-    """pytest's output and the outcomes of the report that follow the bootstrap's marker; no outcomes when the
-    bootstrap never got that far (a crash, a usage error) or the report is unreadable or too large."""
-    output, marker, report = log_bytes.rpartition(MARKER)
+def read_log(log_bytes: bytes, status: int) -> TestRun:
+    """The run the bootstrap's log describes: pytest's output and, after the marker, the verdict. A log without
+    one (the bootstrap died: the container ran out of memory) has outcomes no one can vouch for."""
+    output, marker, verdict = log_bytes.rpartition(MARKER)
+    text = (output if marker else log_bytes)[-4 * OUTPUT_CAP :].decode(errors="replace")[-OUTPUT_CAP:]
     if not marker:
-        return log_bytes[-4 * OUTPUT_CAP :].decode(errors="replace")[-OUTPUT_CAP:], {}
-    return output[-4 * OUTPUT_CAP :].decode(errors="replace")[-OUTPUT_CAP:], parse_report(report)
-
-
-def parse_report(xml: bytes) -> dict[str, str]:
-    """Outcomes from pytest's JUnit XML: ``file::name`` (the class path when there is one) -> outcome. Nothing for
-    a report that does not parse or has a DTD, in any encoding (repository code can rewrite the report: entity
-    expansion would turn a few MB into GBs)."""
+        return TestRun({}, text, status, untrusted=f"the sandbox gave no verdict (its bootstrap exited {status})")
     try:
-        cases = list(defused_fromstring(xml, forbid_dtd=True).iter("testcase"))
-    except (ET.ParseError, DefusedXmlException, ValueError, RecursionError, MemoryError):
-        return {}
-    outcomes = {}
-    for case in cases:
-        where = case.get("classname", "")
-        key = f"{where}::{case.get('name', '')}" if where else case.get("name", "")
-        kinds = {child.tag for child in case}
-        outcomes[key] = (
-            "error" if "error" in kinds else "failed" if "failure" in kinds else "skipped" if "skipped" in kinds
-            else "passed"
-        )  # fmt: skip
-    return outcomes
+        fields = json.loads(verdict)
+        exit_code, report = int(fields["exit"]), base64.b64decode(fields["report"], validate=True)
+    except (ValueError, KeyError, TypeError) as e:
+        return TestRun({}, text, -1, infra=f"the sandbox's verdict is unreadable: {e}")
+    if fields.get("overflow"):
+        return TestRun({}, text, exit_code, untrusted=f"its report was over {REPORT_CAP // 2**20} MB")
+    outcomes, doubt = read_verdict(report, exit_code)
+    return TestRun(outcomes, text, exit_code, untrusted=doubt)
+
+
+OUTCOMES = ("passed", "failed", "error", "skipped")
+NOTES = ({}, {"when": "collect"})  # a test's record, or a collector's (a module that failed to import)
+
+
+def read_verdict(report: bytes, exit_code: int) -> tuple[dict[str, str], str]:
+    """Each test's outcome from our plugin's report, and "" if the report and pytest's exit status agree; else no
+    outcomes and why not. What the tests' process could do that shows here: exit before its session ends
+    (``os._exit``, a crash), change the exit status after it, write records from a child or a hook that outlives
+    the session, report a test twice, or end a session in which not every collected test ran with status 0."""
+    outcomes: dict[str, str] = {}
+    collected, ran, finished = None, 0, None
+    for line in report.splitlines():
+        if finished is not None:
+            return {}, "something wrote to the report after pytest's session had ended"
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return {}, "its report has a line that is not one of our plugin's records"
+        match record:
+            case {"exit": int(status)} if len(record) == 1:
+                finished = status
+            case {"collected": int(count)} if len(record) == 1 and collected is None:
+                collected = count
+            case {"test": str(test), "outcome": str(outcome), **rest} if outcome in OUTCOMES and rest in NOTES:
+                if test in outcomes:
+                    return {}, f"{test!r} was reported twice"
+                outcomes[test] = outcome
+                ran += not rest
+            case _:
+                return {}, "its report has a line that is not one of our plugin's records"
+    if finished is None:
+        return {}, "pytest's session never ended (the process was killed, crashed or exited from inside a test)"
+    if finished != exit_code:
+        return {}, f"pytest's session ended with status {finished}, but the process exited {exit_code}"
+    if exit_code == 0 and any(o in ("failed", "error") for o in outcomes.values()):
+        return {}, "pytest exited 0 with failing tests"
+    if exit_code == 0 and collected is not None and ran != collected:
+        return {}, f"pytest exited 0, but only {ran} of the {collected} tests it collected ran"
+    return outcomes, ""
 
 
 @dataclass
@@ -240,8 +340,7 @@ class RepoSandbox:
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # the wait timed out
                 container.kill()
                 return TestRun({}, "", -1, infra=f"the tests ran longer than {self.timeout_s:g} s")
-            output, outcomes = split_log(_log_tail(container))
-            return TestRun(outcomes, output, exit_code)
+            return read_log(_log_tail(container), exit_code)
         except (docker.errors.DockerException, requests.RequestException) as e:
             return TestRun({}, "", -1, infra=f"the sandbox failed: {e}")
         finally:

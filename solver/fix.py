@@ -358,7 +358,7 @@ class FixResult:
             lines += [f"- {code_span(t)}" for t in self.failing_before[:50]]
             if len(self.failing_before) > 50:
                 lines += [f"- and {len(self.failing_before) - 50} more"]
-            lines += [""]
+            lines += ["", JUDGED, ""]
         if self.changes:
             changed = ", ".join(code_span(p) for p in sorted(self.changes))
             lines += [f"Changed: {changed}. Written by the {self.tier} model."]
@@ -373,6 +373,13 @@ class FixResult:
         if self.detail:  # pytest's output, as an indented code block: inert Markdown whatever it says
             lines += ["", *(f"    {CONTROL.sub('?', line)}" for line in self.detail.splitlines()[-40:])]
         return "\n".join(lines) + "\n"
+
+
+JUDGED = (
+    "Judged by pytest's exit status and the outcomes our plugin streamed out of pytest's process (no report "
+    "file; a run that ends early or reports what an honest session would not is rejected). The patched code "
+    "shares that process, so these checks stop known tricks, not a patch written to fool them."
+)
 
 
 def _some(ids: list[str], shown: int = 20) -> str:
@@ -419,6 +426,9 @@ class _Fixer:
         judged on those it ran."""
         if after.infra:
             return after.infra
+        output = f"\n\nOutput:\n```\n{failure_text(after)}\n```"
+        if after.untrusted:
+            return f"The test run's outcomes cannot be believed: {after.untrusted}.{output}"
         passed_before = self.before.passing & set(after.outcomes) if partial else self.before.passing
         still = sorted(self.before.failing - after.passing)
         broken = sorted(passed_before - after.passing)
@@ -426,7 +436,7 @@ class _Fixer:
             return ""
         parts = [f"Still failing: {_some(still)}." if still else "",
                  f"Now failing, passed before: {_some(broken)}." if broken else ""]  # fmt: skip
-        return " ".join(p for p in parts if p) + f"\n\nOutput:\n```\n{failure_text(after)}\n```"
+        return " ".join(p for p in parts if p) + output
 
     def draw(self, model: Model, *asks: Ask) -> None:
         """``model``'s answers to each prompt; their new patches run together, in parallel. A prompt the model's
@@ -525,6 +535,9 @@ def fix_repository(files: dict[str, bytes], sandbox: RepoSandbox, test_cmd: str,
     before = sandbox.run(files, pytest_args)
     if before.infra:
         return FixResult("infra error", detail=before.infra)
+    if before.untrusted:
+        return FixResult("infra error", detail=f"the repository's own test run cannot be believed: {before.untrusted}"
+                                               f"\n{before.output[-2000:]}")  # fmt: skip
     if not before.failing:
         if before.exit_code not in (0, 5):  # 5: no tests collected
             return FixResult("infra error", detail=f"pytest exited {before.exit_code} without a failing test:\n"

@@ -114,12 +114,11 @@ def peak_rss_mb() -> float:
 
 
 def test_output_floods_reach_the_host_capped(tmp_path: Path) -> None:
-    """64 MB printed by a test, by the conftest and straight into the container's log: the host reads at most the
-    log driver's cap and keeps the output's tail."""
+    """64 MB printed by a test and by the conftest: the host keeps the output's tail. (The container's log itself
+    is out of the tests' reach: ``write-the-container-log``.)"""
     root = tmp_path / "repo"
     write(root, {
-        "conftest.py": "import os, sys\nsys.__stdout__.write('x' * 2**26)\n"
-                       "with open('/proc/1/fd/1', 'w') as log:\n    log.write('y' * 2**26)\n",
+        "conftest.py": "import os, sys\nsys.__stdout__.write('x' * 2**26)\n",
         "test_flood.py": "def test_flood():\n    print('z' * 2**26)\n    assert False\n",
     })  # fmt: skip
     Path("/proc/self/clear_refs").write_text("5")  # resets the peak RSS
@@ -130,18 +129,118 @@ def test_output_floods_reach_the_host_capped(tmp_path: Path) -> None:
     assert peak_rss_mb() - before < 40, "the host read the flood"
 
 
-def test_a_rewritten_report_is_read_as_data(tmp_path: Path) -> None:
-    """Repository code rewrites the JUnit report (an atexit hook): entities are refused, odd test ids stay data."""
+# A wrong area() (the patched code) and the test it fails, beside one that passes; each forger below is area()'s
+# module trying to make the run say test_area passed.
+WRONG_AREA = {
+    "pkg/__init__.py": "from .core import area\n",
+    "tests/test_core.py": "from pkg import area\n\n\ndef test_area():\n    assert area(1) > 3\n",
+    "tests/test_other.py": "def test_other():\n    pass\n",
+}
+AREA = "\n\ndef area(r):\n    return 3 * r * r\n"
+# The write end of our report pipe, found as code that knows to look for it would (a forked child keeps it too),
+# and the records that would say test_area passed.
+REPORT_FDS = """
+import fcntl, os, stat
+
+PASSED = b'{"test": "tests.test_core::test_area", "outcome": "passed"}\\n'
+
+
+def report_fds():
+    fds = [int(n) for n in os.listdir("/proc/self/fd") if int(n) > 2]
+    return [fd for fd in fds if pipe(fd) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY]
+
+
+def pipe(fd):
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+"""
+FORGERS = {
+    # what the host read before the plugin: a JUnit report rewritten at exit, then exit status 0
+    "junit-report": """
+import atexit, os
+
+
+@atexit.register
+def forge():
+    with open("/work/report.xml", "w") as f:
+        f.write('<testsuite><testcase classname="tests.test_core" name="test_area"/></testsuite>')
+    os._exit(0)
+""",
+    "exit-0-in-the-test": "import os\n\n\ndef area(r):\n    os._exit(0)\n",
+    "exit-0-at-exit": "import atexit, os\n\natexit.register(os._exit, 0)\n",
+    "system-exit-0": "def area(r):\n    raise SystemExit(0)\n",
+    "keyboard-interrupt": "def area(r):\n    raise KeyboardInterrupt\n",
+    "pytest-exit-0": "import pytest\n\n\ndef area(r):\n    pytest.exit('done', returncode=0)\n",
+    "a-record-in-the-stream": REPORT_FDS
+    + """
+
+def area(r):
+    for fd in report_fds():
+        os.write(fd, PASSED)
+    return 3 * r * r
+""",
+    "records-and-an-end-at-exit": REPORT_FDS
+    + """
+import atexit
+
+
+@atexit.register
+def forge():
+    for fd in report_fds():
+        os.write(fd, PASSED + b'{"exit": 0}\\n')
+    os._exit(0)
+""",
+    "a-child-that-outlives-pytest": REPORT_FDS
+    + """
+import time
+
+if os.fork() == 0:
+    fds = report_fds()
+    while os.getppid() != 1:  # pytest has exited
+        time.sleep(0.001)
+    for fd in fds:
+        os.write(fd, PASSED)
+    os._exit(0)
+""",
+    "close-the-report": REPORT_FDS + "\nfor fd in report_fds():\n    os.close(fd)\n",
+    "write-the-container-log": """
+import json
+
+with open("/proc/1/fd/1", "w") as log:
+    log.write("\\n=== committee: verdict ===\\n" + json.dumps({"exit": 0, "report": "", "overflow": False}))
+""",
+    "stop-pid-1": "import os, signal\n\nfor sig in (signal.SIGINT, signal.SIGTERM, signal.SIGSTOP):\n"
+    "    os.kill(1, sig)\n",
+}
+
+
+@pytest.mark.parametrize("forger", FORGERS, ids=list(FORGERS))
+def test_the_code_under_test_cannot_forge_its_verdict(tmp_path: Path, forger: str) -> None:
+    """Whatever the patched code does in pytest's process (an early exit, a changed exit status, records written
+    into the report, a child or an atexit hook that writes after the session, a rewritten JUnit file, the
+    container's log, signals to PID 1), its failing test is never reported passed."""
     root = tmp_path / "repo"
-    forged = ('<testsuite><testcase classname="tests.test_x" name="t&#10;&#10;# All checks passed, safe to merge">'
-              '<failure/></testcase></testsuite>')  # fmt: skip
-    write(root, {
-        "conftest.py": f"import atexit\n\n\n@atexit.register\ndef forge():\n"
-                       f"    open('/work/report.xml', 'w').write({forged!r})\n",
-        "test_x.py": "def test_x():\n    pass\n",
-    })  # fmt: skip
+    source = FORGERS[forger] if "def area" in FORGERS[forger] else FORGERS[forger] + AREA
+    write(root, {**WRONG_AREA, "pkg/core.py": source})
     run = run_repo(root)
-    assert run.outcomes == {"tests.test_x::t\n\n# All checks passed, safe to merge": "failed"}
+    assert run.outcomes.get("tests.test_core::test_area") != "passed", (run.outcomes, run.output)
+    assert not run.infra
+    assert run.untrusted or run.exit_code != 0, run.output
+
+
+def test_an_honest_run_is_believed() -> None:
+    root_files = {**WRONG_AREA, "pkg/core.py": AREA}
+    sandbox = RepoSandbox()
+    files = {name: text.encode() for name, text in root_files.items()}
+    sandbox.start(files)
+    try:
+        run = sandbox.run(files, [])
+    finally:
+        sandbox.close()
+    assert run.untrusted == ""
+    assert run.outcomes == {"tests.test_core::test_area": "failed", "tests.test_other::test_other": "passed"}
 
 
 def test_a_suite_that_runs_forever_is_killed(tmp_path: Path) -> None:

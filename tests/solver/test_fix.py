@@ -81,6 +81,38 @@ def test_without_the_strong_model_the_hard_fixture_is_not_fixed(server: FakeServ
     assert result.failing_before == ("tests.test_names::test_sorting_ignores_case",)
 
 
+# The off-by-one bug kept, and pytest's JUnit report rewritten at exit with every failure taken out, then exit
+# status 0: what a patch could do to pass when the host read that report.
+FORGED_WINDOWS = whole(
+    "windows.py",
+    (FIXTURES / "off_by_one" / "windows.py").read_text()
+    + """
+
+import atexit, os, re
+
+
+@atexit.register
+def _all_passed():
+    try:
+        with open("/work/report.xml") as f:
+            report = f.read()
+        with open("/work/report.xml", "w") as f:
+            f.write(re.sub(r"<failure.*?</failure>", "", report, flags=re.S))
+    finally:
+        os._exit(0)
+""",
+)
+
+
+def test_a_patch_that_forges_its_verdict_is_refused_and_told_why() -> None:
+    with fake_openai(lambda request: Reply([FORGED_WINDOWS] * request.get("n", 1))) as fake:
+        cheap, _ = clients(fake)
+        result = fix_fixture("off_by_one", cheap, None, FixConfig(samples=1, spread=0, repair_rounds=1))
+        repair = fake.requests[-1]["messages"]
+    assert (result.status, result.candidates) == ("not fixed", 1)
+    assert "cannot be believed: pytest's session ended with status 1, but the process exited 0" in repair[-1]["content"]
+
+
 def test_the_sandbox_copy_has_no_secrets_no_network_and_no_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -238,7 +270,7 @@ def test_failing_first_runs_the_failing_tests_then_the_whole_suite_only_for_a_pa
         everything = {"tests.test_names::test_normalize_keeps_case": "passed", failing: "failed"}
         assert sandbox.run(files, [], select=["tests/test_names.py"]).outcomes == everything
         # A module of the repository's own named like our plugin is not the one pytest loads.
-        shadow = {**files, "committee_select.py": b"def pytest_collection_modifyitems(items):\n    items[:] = []\n"}
+        shadow = {**files, "committee_plugin.py": b"def pytest_collection_modifyitems(items):\n    items[:] = []\n"}
         assert sandbox.run(shadow, [], select=[failing]).outcomes == {failing: "failed"}
     finally:
         sandbox.close()

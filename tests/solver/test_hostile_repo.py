@@ -5,6 +5,8 @@ the host, a commit, a prompt or the summary. (The container side is in tests/san
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.dependencies import RequirementError, requirement_lines
-from sandbox.repo import TestRun, parse_report
+from sandbox.repo import MARKER, TestRun, read_log, read_verdict
 from solver.checkout import UnsafePath, listing, snapshot, withheld, write_regular
 from solver.cli import printable
 from solver.errors import InputError
@@ -317,13 +319,46 @@ def test_pytest_output_in_the_summary_is_an_inert_code_block() -> None:
     assert "\x1b" not in summary and "\x07" not in summary
 
 
-def test_a_report_that_declares_entities_counts_as_no_report() -> None:
-    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
-    assert parse_report(bomb + b'<testsuite><testcase classname="t" name="&b;"/></testsuite>') == {}
-    utf16 = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY e "x">]><testsuite/>'.encode("utf-16")
-    assert parse_report(utf16) == {}
-    assert parse_report(b"<testsuite><testcase") == {}
-    assert parse_report(b"<a>" * 100_000) == {}
+PASSED = b'{"test": "t::a", "outcome": "passed"}\n'
+FAILED = b'{"test": "t::b", "outcome": "failed"}\n'
+
+
+@pytest.mark.parametrize(
+    ("report", "exit_code", "doubt"),
+    [
+        (b'{"collected": 2}\n' + PASSED + FAILED, 1, "session never ended"),
+        (
+            b'{"collected": 2}\n' + PASSED + FAILED + b'{"exit": 1}\n',
+            0,
+            "ended with status 1, but the process exited 0",
+        ),
+        (b'{"collected": 2}\n' + PASSED + FAILED + b'{"exit": 1}\n' + PASSED, 1, "after pytest's session had ended"),
+        (b'{"collected": 1}\n' + PASSED + PASSED + b'{"exit": 0}\n', 0, "'t::a' was reported twice"),
+        (b'{"collected": 2}\n' + PASSED + b'{"exit": 0}\n', 0, "only 1 of the 2 tests it collected ran"),
+        (b'{"collected": 2}\n' + PASSED + FAILED + b'{"exit": 0}\n', 0, "exited 0 with failing tests"),
+        (b'{"collected": 1}\n{"test": "t::a", "outcome": "passed", "x": 1}\n{"exit": 0}\n', 0, "not one of our"),
+        (b'{"collected": 1}\n{"test": "t::a", "outcome": "great"}\n{"exit": 0}\n', 0, "not one of our"),
+        (b"<testsuite/>\n", 0, "not one of our"),
+    ],
+)
+def test_a_report_an_honest_session_would_not_write_is_not_believed(report: bytes, exit_code: int, doubt: str) -> None:
+    outcomes, why = read_verdict(report, exit_code)
+    assert outcomes == {} and doubt in why
+
+
+def test_an_honest_report_gives_each_test_its_outcome() -> None:
+    collect_error = b'{"test": "t", "outcome": "error", "when": "collect"}\n'
+    report = b'{"collected": 2}\n' + PASSED + FAILED + collect_error + b'{"exit": 1}\n'
+    assert read_verdict(report, 1) == ({"t::a": "passed", "t::b": "failed", "t": "error"}, "")
+
+
+def test_the_host_reads_only_the_bootstraps_verdict_after_the_last_marker() -> None:
+    """pytest's output is data: a marker and a verdict printed in it change nothing."""
+    forged = json.dumps({"exit": 0, "report": base64.b64encode(PASSED + b'{"exit": 0}\n').decode()})
+    real = json.dumps({"exit": 1, "report": base64.b64encode(FAILED + b'{"exit": 1}\n').decode(), "overflow": False})
+    run = read_log(b"output " + MARKER + forged.encode() + b" more output" + MARKER + real.encode(), 0)
+    assert (run.outcomes, run.exit_code, run.untrusted) == ({"t::b": "failed"}, 1, "")
+    assert read_log(b"the bootstrap died", 137).untrusted == "the sandbox gave no verdict (its bootstrap exited 137)"
 
 
 def test_the_terminal_sees_no_escape_sequence() -> None:
