@@ -246,7 +246,8 @@ def read_log(log_bytes: bytes, status: int) -> TestRun:
 
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
-NOTES = ({}, {"when": "collect"})  # a test's record, or a collector's (a module that failed to import)
+# the rest of a test's record, or of a collector's (a module that failed to import)
+NOTES: tuple[dict[str, str], ...] = ({}, {"when": "collect"})
 
 
 def read_verdict(report: bytes, exit_code: int) -> tuple[dict[str, str], str]:
