@@ -29,7 +29,10 @@ class Reply:
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 100
+    """Billed once for the request, however many samples it asks for (as OpenAI and vLLM report it)."""
     completion_tokens_each: int = 50
+    cached_prompt_tokens: int = 0
+    """Of the prompt tokens, those the provider served from its prompt cache."""
     fault: str = ""
     """One of BROKEN_ANSWERS: the status line and headers go out, then the body is broken this way."""
     error: str = "scripted failure"
@@ -96,6 +99,7 @@ def fake_openai(handler: Handler) -> Iterator[FakeServer]:
                         "prompt_tokens": reply.prompt_tokens,
                         "completion_tokens": out,
                         "total_tokens": reply.prompt_tokens + out,
+                        "prompt_tokens_details": {"cached_tokens": reply.cached_prompt_tokens},
                     },
                 },
             )

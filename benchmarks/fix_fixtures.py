@@ -21,8 +21,9 @@ from sandbox.repo import RepoSandbox
 from solver.checkout import snapshot
 from solver.endpoints import DEFAULT_CHEAP, DEFAULT_STRONG, open_model, probe_endpoint
 from solver.fix import FOCUSED, FixConfig, FixResult, fix_repository, prompt_chars
-from solver.ledger import DEFAULT_PRICES, totals
+from solver.ledger import totals
 from solver.models import ModelClient, ModelConfig
+from solver.prices import STAND_IN_PRICES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fix_repos"
 
@@ -148,12 +149,12 @@ def main() -> None:
             args.cheap, args.strong = "scripted cheap", "scripted strong"
         for tier, spec in (("cheap", args.cheap), ("strong", args.strong)):
             if args.scripted:
-                price = DEFAULT_PRICES[f"qwen2.5-coder-{'0.5b' if tier == 'cheap' else '1.5b'}-instruct"]
+                price = STAND_IN_PRICES[f"qwen2.5-coder-{'0.5b' if tier == 'cheap' else '1.5b'}-instruct"]
                 config = ModelConfig(tier, server.base_url, price=price)
             else:
                 config = open_model(spec, stack)
                 probe_endpoint(config, tier)
-            clients[tier] = ModelClient(config, tier, prices=DEFAULT_PRICES)
+            clients[tier] = ModelClient(config, tier)
         for name in args.names:
             started = time.monotonic()
             policy = FixConfig(samples=args.samples, prompt_chars=prompt_chars(*(c.config for c in clients.values())))
@@ -161,7 +162,7 @@ def main() -> None:
             cost = totals(result.calls)
             rows.append(f"| {name} | {result.status} | {result.tier or '-'} | {len(result.failing_before)} | "
                         f"{result.samples} | {result.candidates} | {cost.tokens_in + cost.tokens_out:,} | "
-                        f"{cost.cost:.5f} | {time.monotonic() - started:.0f} |")  # fmt: skip
+                        f"{cost.dollars(5)} | {time.monotonic() - started:.0f} |")  # fmt: skip
             print(rows[-1], flush=True)
     print(f"\ncheap {args.cheap}, strong {args.strong}, up to {args.samples} cheap answers, 1 repair round, "
           "uncached\n")  # fmt: skip

@@ -49,6 +49,10 @@ class Summary:
     """Tasks the router sent straight to the strong model (counted among the escalated too)."""
     unsure: int = 0
     """Tasks called solved on thin evidence (weak tests, passing samples that disagree, nothing settling it)."""
+    unpriced_calls: int = 0
+    """Calls of a model with no known price: the costs leave them out, and say so."""
+    price_bases: str = ""
+    """How each tier's calls were priced, e.g. "cheap: stand-in; strong: list" (``solver.prices``)."""
 
     @property
     def pass_at_1(self) -> float:
@@ -57,6 +61,11 @@ class Summary:
     @property
     def cost(self) -> float:
         return self.cheap_cost + self.strong_cost
+
+    @property
+    def dollars(self) -> str:
+        """The cost as the tables show it: incomplete when some calls had no price."""
+        return f"{self.cost:.6f}" + (f" + {self.unpriced_calls} unpriced" if self.unpriced_calls else "")
 
     @property
     def escalation_rate(self) -> float:
@@ -71,6 +80,10 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         for call in record["calls"]:
             tokens[call["tier"]] += call["tokens_in"] + call["tokens_out"]
             cost[call["tier"]] += call["cost"]
+    bases: dict[str, set[str]] = {"cheap": set(), "strong": set()}
+    for record in records:
+        for call in record["calls"]:
+            bases[call["tier"]].add(call.get("price_basis") or "not recorded")
     with_tests = [r for r in records if r.get("selection", "given") in ("given", "prose") and r["solved"]]
     cheap = [r["hidden_by_tier"]["cheap"] for r in records if r.get("hidden_by_tier", {}).get("cheap")]
     return Summary(
@@ -97,6 +110,8 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         cheap_calls=sum(call["tier"] == "cheap" for r in records for call in r["calls"]),
         routed=sum(bool(r.get("routed")) for r in records),
         unsure=sum(bool(r.get("unsure")) and bool(r["solved"]) for r in records),
+        unpriced_calls=sum(call.get("price_basis") == "unpriced" for r in records for call in r["calls"]),
+        price_bases="; ".join(f"{tier}: {', '.join(sorted(b))}" for tier, b in bases.items() if b),
     )
 
 
@@ -120,9 +135,27 @@ def oracle_router(committee: Sequence[dict[str, Any]], strong: Sequence[dict[str
 
 
 def cost_fraction(summary: Summary, baseline: Summary | None) -> float | None:
-    if baseline is None or baseline.cost <= 0:
+    """``summary``'s cost as a share of ``baseline``'s; None where either leaves unpriced calls out."""
+    if baseline is None or baseline.cost <= 0 or summary.unpriced_calls or baseline.unpriced_calls:
         return None
     return summary.cost / baseline.cost
+
+
+def shown_fraction(summary: Summary, baseline: Summary | None) -> str:
+    if (fraction := cost_fraction(summary, baseline)) is not None:
+        return f"{100 * fraction:.1f}%"
+    return "incomplete" if summary.unpriced_calls or (baseline and baseline.unpriced_calls) else "-"
+
+
+def price_note(summaries: Sequence[Summary]) -> str:
+    """How the tables' costs were priced, as a line under them (stand-in prices are not real ones)."""
+    bases = sorted({s.price_bases for s in summaries if s.price_bases})
+    note = "prices: " + " | ".join(bases) if bases else ""
+    if any("stand-in" in b for b in bases):
+        note += " (stand-in: the local models at made-up prices, the strong 50x the cheap per token)"
+    if any(s.unpriced_calls for s in summaries):
+        note += "\nunpriced: calls of a model with no known price, left out of the costs (give one with --price)"
+    return note
 
 
 def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title: str = "") -> Table:
@@ -135,7 +168,6 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
             column, justify="left" if column == "configuration" else "right", no_wrap=column == "configuration"
         )
     for s in summaries:
-        fraction = cost_fraction(s, base)
         t.add_row(
             s.config,
             f"{100 * s.pass_at_1:.1f}% {s.passed}/{s.tasks}",
@@ -147,8 +179,8 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
             f"{s.selected_with_tests_passed}/{s.selected_with_tests}",
             f"{s.cheap_tokens:,}",
             f"{s.strong_tokens:,}",
-            f"{s.cost:.6f}",
-            "-" if fraction is None else f"{100 * fraction:.1f}%",
+            s.dollars,
+            shown_fraction(s, base),
             f"{s.wall_s:.0f}",
             f"{s.cached_calls}/{s.calls}",
             str(s.infra_errors),
@@ -164,17 +196,16 @@ def ablation_table(summaries: Sequence[Summary], *, title: str = "") -> Table:
                    "sel. trusted", "unsure", "cost $"):  # fmt: skip
         t.add_column(column, justify="left" if column == "configuration" else "right", no_wrap=True)
     for s in summaries:
-        fraction = cost_fraction(s, base)
         t.add_row(
             s.config,
             f"{100 * s.pass_at_1:.1f}% {s.passed}/{s.tasks}",
-            "-" if fraction is None else f"{100 * fraction:.1f}%",
+            shown_fraction(s, base),
             f"{100 * s.escalation_rate:.0f}%",
             f"{s.routed}",
             f"{s.cheap_calls / s.tasks:.1f}" if s.tasks else "-",
             f"{s.selected_with_tests_passed}/{s.selected_with_tests}",
             f"{s.unsure}",
-            f"{s.cost:.6f}",
+            s.dollars,
         )
     return t
 

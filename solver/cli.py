@@ -39,7 +39,8 @@ from solver.endpoints import (
 )
 from solver.errors import CommitteeError
 from solver.gate import Gate
-from solver.ledger import DEFAULT_PRICES, totals
+from solver.ledger import totals
+from solver.models import ModelClient
 from solver.policy import DEFAULT_BATCH, DEFAULT_SAMPLES, CommitteeConfig
 from solver.router import Router
 from solver.task import load_tasks
@@ -76,11 +77,25 @@ def model_options(f: Any) -> Any:
         click.option("--strong", default=DEFAULT_STRONG, show_default=True,
                      help="Strong tier, same forms; 'none' never escalates."),
         click.option("--price", "prices", multiple=True, metavar="MODEL=IN,OUT",
-                     help="$ per million input,output tokens for a model (repeatable)."),
+                     help="$ per million input,output tokens for a model (repeatable); over the list prices."),
+        click.option("--gpu-hour", type=click.FloatRange(min=0), default=None, metavar="DOLLARS",
+                     help="Price models served on this machine by their wall time at DOLLARS an hour, not by "
+                          "stand-in prices."),
     ]  # fmt: skip
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def announce_prices(clients: dict[str, ModelClient]) -> None:
+    """One line of how each tier is priced, and one more for a tier without a price: its totals are incomplete."""
+    console.print("[dim]prices: " + "; ".join(f"{tier} {c.config.model}: {c.pricing.label}"
+                                              for tier, c in clients.items()) + "[/]", highlight=False)  # fmt: skip
+    for tier, c in clients.items():
+        if not c.pricing.priced:
+            console.print(f"the {tier} model {c.config.model} has no known price: its calls count as $0 and every "
+                          f"cost total says it is incomplete (give one with --price {c.config.model}=IN,OUT)",
+                          style="yellow", markup=False, highlight=False)  # fmt: skip
 
 
 def committee_options(f: Any) -> Any:
@@ -145,6 +160,7 @@ def _committee(
     cheap: str,
     strong: str,
     prices: tuple[str, ...],
+    gpu_hour: float | None,
     policy: CommitteeConfig,
     containers: int,
     parallel: int,
@@ -155,7 +171,7 @@ def _committee(
 ) -> Iterator[Committee]:
     if policy.samples == 0 and strong == "none":
         raise click.UsageError("--samples 0 with --strong none leaves nobody to answer")
-    price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
+    price_table = parse_prices(prices)
     with contextlib.ExitStack() as stack:
         specs = [cheap] if strong == "none" else [cheap, strong]
         for spec in specs:
@@ -166,6 +182,9 @@ def _committee(
         for tier, config in (("cheap", cheap_config), ("strong", strong_config)):
             if config is not None:
                 probe_endpoint(config, tier)
+        tiers = {"cheap": cheap_config, "strong": strong_config}
+        announce_prices({tier: ModelClient(config, tier, prices=price_table, local_per_hour=gpu_hour)
+                         for tier, config in tiers.items() if config})  # fmt: skip
         committee = Committee(
             cheap=cheap_config,
             strong=strong_config,
@@ -173,6 +192,7 @@ def _committee(
             sandbox=SandboxConfig(containers=containers),
             cache_dir=cache_dir,
             prices=price_table,
+            local_per_hour=gpu_hour,
             ray_address=ray_address,
             max_in_flight=parallel,
         )
@@ -217,7 +237,7 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
         verdict = "UNSURE" if s.solved and s.unsure else s.verdict.value
         table.add_row(s.task_id, verdict, s.choice if s.solved else "-", s.tier or "-",
                       "yes" if s.escalated else "no", str(s.samples), f"{t.tokens_in + t.tokens_out:,}",
-                      f"{t.cost:.6f}")  # fmt: skip
+                      t.dollars())  # fmt: skip
     from benchmarks.report import print_table
 
     print_table(table)
@@ -271,7 +291,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         _bench_fix(limit, task_ids, run_id, runs_dir, ablate=ablate, only=only, **options)
         return
     from benchmarks.datasets import load_benchmark
-    from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, print_table, table
+    from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, price_note, print_table, table
     from benchmarks.runner import ablation, configurations, run_bench
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
@@ -297,7 +317,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         started = time.monotonic()
         summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
     print_table(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
-    console.print(TABLE_NOTES, style="dim", highlight=False)
+    console.print(TABLE_NOTES + "\n" + price_note(summaries), style="dim", highlight=False)
     if ablate:
         print_table(ablation_table(summaries, title=f"{benchmark}: {len(tasks)} tasks, the levers one at a time"))
         console.print(ABLATION_NOTES, style="dim", highlight=False)
@@ -321,7 +341,7 @@ def _only(configs: dict[str, Any], only: str | None) -> dict[str, Any]:
 
 def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs_dir: Path, *, ablate: bool,
                only: str | None, samples: int, repair: int, cheap: str, strong: str, prices: tuple[str, ...],
-               cache_dir: Path, containers: int, **_: Any) -> None:  # fmt: skip
+               gpu_hour: float | None, cache_dir: Path, containers: int, **_: Any) -> None:  # fmt: skip
     from benchmarks.fixbench.cases import load_cases, load_packages
     from benchmarks.fixbench.run import (
         ablation,
@@ -334,7 +354,7 @@ def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs
     )
     from sandbox.repo import RepoSandbox
     from solver.fix import FixConfig, prompt_chars
-    from solver.models import ModelClient, ResponseCache
+    from solver.models import ResponseCache
 
     if strong == "none":
         raise click.UsageError("bench fix compares against the strong model: give one with --strong")
@@ -346,7 +366,7 @@ def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs
         cases = [c for c in cases if c.id in wanted]
     cases = cases[:limit] if limit else cases
     run_dir = runs_dir / (run_id or f"fix-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
+    price_table = parse_prices(prices)
     console.print(f"fix: {len(cases)} cases from {len({c.package for c in cases})} packages; run directory {run_dir}")
     with contextlib.ExitStack() as stack, _progress() as bar:
         for spec in (cheap, strong):
@@ -355,8 +375,9 @@ def _bench_fix(limit: int | None, task_ids: str | None, run_id: str | None, runs
         for tier, spec in (("cheap", cheap), ("strong", strong)):
             endpoints[tier] = open_model(spec, stack, log_dir=run_dir)
             probe_endpoint(endpoints[tier], tier)
-        clients = {tier: ModelClient(c, tier, cache=ResponseCache(cache_dir), prices=price_table)
-                   for tier, c in endpoints.items()}  # fmt: skip
+        clients = {tier: ModelClient(c, tier, cache=ResponseCache(cache_dir), prices=price_table,
+                                     local_per_hour=gpu_hour) for tier, c in endpoints.items()}  # fmt: skip
+        announce_prices(clients)
         policy = FixConfig(samples=samples, repair_rounds=repair, prompt_chars=prompt_chars(*endpoints.values()))
         sandbox = RepoSandbox(parallel=containers)
         stack.callback(sandbox.close)
@@ -449,8 +470,8 @@ FIX_EXIT = {"fixed": 0, "nothing to fix": 0, "not fixed": 3, "infra error": 4}
 )
 @click.pass_context
 def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, prices: tuple[str, ...],
-        samples: int, repair: int, allow_config: bool, apply: bool, branch: str | None, remote: str | None, base: str,
-        summary_path: Path | None, cache_dir: Path) -> None:  # fmt: skip
+        gpu_hour: float | None, samples: int, repair: int, allow_config: bool, apply: bool, branch: str | None,
+        remote: str | None, base: str, summary_path: Path | None, cache_dir: Path) -> None:  # fmt: skip
     """Repair the failing pytest tests of a repository with a patch verified in the sandbox.
 
     Exit status: 0 fixed (or nothing failing), 3 not fixed, 4 infra error (the tests could not run), 1 bad input,
@@ -459,7 +480,7 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
     from sandbox.repo import RepoSandbox, check_pytest
     from solver.checkout import listing, snapshot, withheld, write_regular
     from solver.fix import FixConfig, fix_repository, prompt_chars
-    from solver.models import ModelClient, ResponseCache
+    from solver.models import ResponseCache
     from solver.vcs import commit_on_branch, push_and_open_pr
 
     if remote and not branch:
@@ -473,7 +494,7 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
         console.print(
             f"not copied to the sandbox or shown to a model (secret-looking): {printable(shown)}", markup=False
         )
-    price_table = {**DEFAULT_PRICES, **parse_prices(prices)}
+    price_table = parse_prices(prices)
     cache = ResponseCache(cache_dir)
     with contextlib.ExitStack() as stack:
         for spec in [cheap] if strong == "none" else [cheap, strong]:
@@ -488,7 +509,8 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
         for tier, config in (("cheap", cheap_config), ("strong", strong_config)):
             if config is not None:
                 probe_endpoint(config, tier)
-                clients[tier] = ModelClient(config, tier, cache=cache, prices=price_table)
+                clients[tier] = ModelClient(config, tier, cache=cache, prices=price_table, local_per_hour=gpu_hour)
+        announce_prices(clients)
         policy = FixConfig(samples=samples, repair_rounds=repair, escalate=strong != "none", allow_config=allow_config,
                            prompt_chars=prompt_chars(cheap_config, strong_config))  # fmt: skip
         result = fix_repository(files, sandbox, test_cmd, pytest_args, clients["cheap"], clients.get("strong"), policy)
@@ -515,8 +537,9 @@ def fix(ctx: click.Context, repo: Path, test_cmd: str, cheap: str, strong: str, 
 
 @cli.command()
 @model_options
-def check(cheap: str, strong: str, prices: tuple[str, ...]) -> None:
-    """Check that the Docker engine, the sandbox image and both model endpoints answer."""
+def check(cheap: str, strong: str, prices: tuple[str, ...], gpu_hour: float | None) -> None:
+    """Check that the Docker engine, the sandbox image and both model endpoints answer, and say how each is
+    priced."""
     client = connect()
     console.print(f"Docker engine: ok (server {client.version().get('Version', '?')})")
     console.print(f"sandbox image: {ensure_image(client)}")
@@ -527,7 +550,8 @@ def check(cheap: str, strong: str, prices: tuple[str, ...]) -> None:
                 continue
             config = open_model(spec, stack)
             latency = check_endpoint(config)
-            console.print(f"{tier} model {config.model} at {config.base_url}: ok ({latency:.1f} s)")
+            priced = ModelClient(config, tier, prices=parse_prices(prices), local_per_hour=gpu_hour).pricing
+            console.print(f"{tier} model {config.model} at {config.base_url}: ok ({latency:.1f} s), {priced.label}")
 
 
 @cli.group()

@@ -53,7 +53,9 @@ class Committee:
     cache_dir: Path | None = DEFAULT_CACHE_DIR
     """Response cache; None turns it off (then reruns pay again)."""
     prices: dict[str, Price] | None = None
-    """Price table by model name; None uses the built-in table."""
+    """Prices by model name, over every other (``solver.prices``: list prices, stand-ins, else unpriced)."""
+    local_per_hour: float | None = None
+    """Price models served on this machine by their wall time at this many $ an hour, not by stand-ins."""
     ray_address: str | None = None
     """An existing Ray cluster to join; None uses RAY_ADDRESS or starts Ray locally."""
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
@@ -98,7 +100,7 @@ class Committee:
         self._started_ray = True
 
     def _client(self, config: ModelConfig, tier: str) -> ModelClient:
-        return ModelClient(config, tier, cache=self._cache, prices=self.prices)
+        return ModelClient(config, tier, cache=self._cache, prices=self.prices, local_per_hour=self.local_per_hour)
 
     def sandbox_usage(self) -> dict[str, int]:
         """Candidates each node's sandbox pool has run, by node id (pools whose node is gone are left out)."""

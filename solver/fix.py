@@ -368,7 +368,7 @@ class FixResult:
             "",
             "| patches tried | model answers | tokens | cost $ |",
             "|---|---|---|---|",
-            f"| {self.candidates} | {self.samples} | {cost.tokens_in + cost.tokens_out:,} | {cost.cost:.4f} |",
+            f"| {self.candidates} | {self.samples} | {cost.tokens_in + cost.tokens_out:,} | {cost.dollars(4)} |",
         ]
         if self.detail:  # pytest's output, as an indented code block: inert Markdown whatever it says
             lines += ["", *(f"    {CONTROL.sub('?', line)}" for line in self.detail.splitlines()[-40:])]

@@ -1,4 +1,5 @@
-"""The cost ledger: every model call and sandbox run, as records; prices turn usage into dollars."""
+"""The cost ledger: every model call and sandbox run, as records; prices (``solver.prices``) turn usage into
+dollars."""
 
 from __future__ import annotations
 
@@ -17,15 +18,6 @@ class Price:
         return (tokens_in * self.input + tokens_out * self.output) / 1e6
 
 
-# Stand-in prices for the local models, with the strong tier at 50x the cheap one per token (the ratio the
-# benchmarks are judged under). Hosted models get their provider's list price through --price.
-DEFAULT_PRICES: dict[str, Price] = {
-    "qwen2.5-coder-0.5b-instruct": Price(input=0.05, output=0.10),
-    "qwen2.5-coder-1.5b-instruct": Price(input=2.50, output=5.00),
-}
-UNKNOWN_PRICE = Price(0.0, 0.0)
-
-
 @dataclass(frozen=True)
 class ModelCall:
     """One answered request to a model (one sample of it, when a request returns many)."""
@@ -40,6 +32,11 @@ class ModelCall:
     """Served from the response cache: nothing was paid this time (cost still shows what it cost once)."""
     cut: bool = False
     """The answer stopped at the length limit (its code may be unfinished)."""
+    price_basis: str = ""
+    """What ``cost`` rests on (``solver.prices``): price (the user's), list, stand-in, compute, or unpriced (no
+    price is known: ``cost`` is 0 and every total that counts this call is incomplete); "" in older records."""
+    cached_in: int = 0
+    """Prompt tokens the provider served from its own cache (billed at its cached-input rate)."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +53,21 @@ class Totals:
     tokens_out: int = 0
     cost: float = 0.0
     calls: int = 0
+    unpriced: int = 0
+    """Calls of a model with no known price: ``cost`` leaves them out."""
+
+    def dollars(self, digits: int = 6) -> str:
+        """The cost as a table shows it: "0.001234", or "0.001234 + 3 unpriced" when it is incomplete."""
+        return f"{self.cost:.{digits}f}" + (f" + {self.unpriced} unpriced" if self.unpriced else "")
 
 
 def totals(calls: Iterable[ModelCall], *, tier: str | None = None) -> Totals:
     """Sum usage (cache hits at the price they once cost), optionally for one tier."""
-    t_in = t_out = n = 0
+    t_in = t_out = n = unpriced = 0
     cost = 0.0
     for call in calls:
         if tier is not None and call.tier != tier:
             continue
         t_in, t_out, cost, n = t_in + call.tokens_in, t_out + call.tokens_out, cost + call.cost, n + 1
-    return Totals(t_in, t_out, cost, n)
+        unpriced += call.price_basis == "unpriced"
+    return Totals(t_in, t_out, cost, n, unpriced)

@@ -22,7 +22,8 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from solver.errors import ContextTooLong, EndpointError, InputError
-from solver.ledger import DEFAULT_PRICES, UNKNOWN_PRICE, ModelCall, Price
+from solver.ledger import ModelCall, Price
+from solver.prices import Pricing, pricing
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class ModelConfig:
     supports_n: bool = True
     """Ask for many samples in one request; the client notices servers that answer fewer and falls back."""
     price: Price | None = None
-    """$ per million tokens; None looks the model up in the price table (unknown models cost 0)."""
+    """$ per million tokens; None prices the model as ``solver.prices`` says (the list price, a stand-in, or
+    unpriced)."""
     context_tokens: int | None = None
     """The model's context window (prompt and answer), where known: local servers say; prompts are built to fit."""
 
@@ -67,11 +69,6 @@ class ModelConfig:
         a long answer asked of a short-context server still leaves room for the prompt."""
         tokens = wanted or self.max_tokens
         return min(tokens, self.context_tokens // 2) if self.context_tokens else tokens
-
-    def resolved_price(self, table: dict[str, Price] | None = None) -> Price:
-        if self.price is not None:
-            return self.price
-        return (table or DEFAULT_PRICES).get(self.model, UNKNOWN_PRICE)
 
     def api_key(self) -> str:
         if self.api_key_env is None:
@@ -136,11 +133,24 @@ class ModelClient:
     tier: str
     cache: ResponseStore | None = None
     prices: dict[str, Price] | None = None
+    """Prices by model name that override every other (``--price``)."""
+    local_per_hour: float | None = None
+    """Price a model served on this machine by its wall time at this many $ an hour, not by a stand-in."""
     _client: openai.OpenAI | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _pricing: Pricing | None = field(default=None, init=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:  # travels to Ray workers without its HTTP client
-        return {"config": self.config, "tier": self.tier, "cache": self.cache, "prices": self.prices}
+        return {"config": self.config, "tier": self.tier, "cache": self.cache, "prices": self.prices,
+                "local_per_hour": self.local_per_hour}  # fmt: skip
+
+    @property
+    def pricing(self) -> Pricing:
+        """How this model's calls are priced (``solver.prices``), looked up once."""
+        if self._pricing is None:
+            self._pricing = pricing(self.config.model, self.config.base_url, self.prices, own=self.config.price,
+                                    local_per_hour=self.local_per_hour)  # fmt: skip
+        return self._pricing
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
@@ -241,7 +251,10 @@ class ModelClient:
         usage = response.usage
         tokens_in = usage.prompt_tokens if usage else 0
         tokens_out = usage.completion_tokens if usage else 0
-        price = self.config.resolved_price(self.prices)
+        details = usage.prompt_tokens_details if usage else None
+        cached_in = (details.cached_tokens or 0) if details else 0
+        priced = self.pricing
+        cost = priced.cost(tokens_in, tokens_out, cached_in=cached_in, seconds=latency)
         # One record per sample: the request's usage, cost and latency shared among the samples it returned, the
         # first taking the tokens that do not divide evenly, so the records add up to exactly what was billed.
         k = len(texts)
@@ -251,10 +264,12 @@ class ModelClient:
                 model=self.config.model,
                 tokens_in=tokens_in // k + (tokens_in % k if j == 0 else 0),
                 tokens_out=tokens_out // k + (tokens_out % k if j == 0 else 0),
-                cost=price.cost(tokens_in, tokens_out) / k,
+                cost=cost / k,
                 latency_s=latency / k,
                 cached=False,
                 cut=choice.finish_reason == "length",
+                price_basis=priced.basis,
+                cached_in=cached_in // k + (cached_in % k if j == 0 else 0),
             )
             for j, choice in enumerate(choices)
         ]

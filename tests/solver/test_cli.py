@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,34 @@ def test_solve_writes_results_and_prints_a_table(tasks_file: Path, tmp_path: Pat
     assert "demo/0" in done.stdout and "PASS" in done.stdout
     (record,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["solved"] and record["tier"] == "cheap" and record["calls"][0]["tokens_out"] == 50
+
+
+def hosted_pair(request: dict[str, Any]) -> Reply:
+    """The fake server posing as two hosted models: the cheap one answers wrong, the strong one right."""
+    body = "x * 2" if request["model"] != "openai/gpt-4o-mini" else "x + 3"
+    return Reply([fenced(f"def double(x):\n    return {body}")] * request["n"], prompt_tokens=1000)
+
+
+@pytest.mark.parametrize(
+    ("strong", "warned"), [("deepseek/deepseek-chat", False), ("house-model", True)], ids=["listed", "unpriced"]
+)
+def test_hosted_models_are_priced_at_their_list_price_or_said_to_be_unpriced(
+    tasks_file: Path, tmp_path: Path, strong: str, warned: bool
+) -> None:
+    out = tmp_path / "results.jsonl"
+    with fake_openai(hosted_pair) as server:
+        done = committee("solve", str(tasks_file), "--cheap", f"openai/gpt-4o-mini@{server.base_url}", "--strong",
+                         f"{strong}@{server.base_url}", "--samples", "1", "--out", str(out), "--cache",
+                         str(tmp_path / "cache"), "--containers", "1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    output = " ".join((done.stdout + done.stderr).split())
+    assert "cheap openai/gpt-4o-mini: openai gpt-4o-mini list price" in output
+    assert ("has no known price" in output) == warned and ("unpriced" in output) == warned
+    (record,) = [json.loads(line) for line in out.read_text().splitlines()]
+    cheap_cost = (1000 * 0.15 + 50 * 0.60) / 1e6  # gpt-4o-mini: $0.15 in, $0.60 out per million
+    assert [c["price_basis"] for c in record["calls"]] == ["list", "unpriced" if warned else "list"]
+    assert record["calls"][0]["cost"] == pytest.approx(cheap_cost)
+    assert (record["calls"][1]["cost"] > 0) != warned
 
 
 @pytest.mark.parametrize("command", ["solve", "bench"])
