@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from solver.ledger import dollars
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -65,7 +67,7 @@ class Summary:
     @property
     def dollars(self) -> str:
         """The cost as the tables show it: incomplete when some calls had no price."""
-        return f"{self.cost:.6f}" + (f" + {self.unpriced_calls} unpriced" if self.unpriced_calls else "")
+        return dollars(self.cost, self.unpriced_calls)
 
     @property
     def escalation_rate(self) -> float:
@@ -76,13 +78,11 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
     """Cost counts every call at its price, cached or not: what the configuration costs, not what this rerun paid."""
     tokens = {"cheap": 0, "strong": 0}
     cost = {"cheap": 0.0, "strong": 0.0}
+    bases: dict[str, set[str]] = {"cheap": set(), "strong": set()}
     for record in records:
         for call in record["calls"]:
             tokens[call["tier"]] += call["tokens_in"] + call["tokens_out"]
             cost[call["tier"]] += call["cost"]
-    bases: dict[str, set[str]] = {"cheap": set(), "strong": set()}
-    for record in records:
-        for call in record["calls"]:
             bases[call["tier"]].add(call.get("price_basis") or "not recorded")
     with_tests = [r for r in records if r.get("selection", "given") in ("given", "prose") and r["solved"]]
     cheap = [r["hidden_by_tier"]["cheap"] for r in records if r.get("hidden_by_tier", {}).get("cheap")]

@@ -6,7 +6,7 @@ network, memory, CPU and PID limits, no capabilities, a non-root user, an empty 
 root-owned and read-only in ``/opt/committee/repo``; a fixed bootstrap (ours, run with ``python -I``) copies them to
 ``/work/repo`` and runs pytest there. Everything the tests' user can write is a tmpfs of capped size (``/work``,
 ``/tmp``, ``/var/tmp``, ``/run/lock``), counted in the memory limit, so a suite cannot fill the host's disk; the
-bootstrap prints pytest's output (its tail) and the JUnit report (capped) as the container's log, and the log
+bootstrap writes pytest's output (its tail) and our plugin's report (capped) as the container's log, and the log
 itself is capped by the log driver, so the host never reads more than a few MB of it.
 """
 
@@ -198,13 +198,10 @@ def _tar(files: Mapping[str, bytes], select: Sequence[str] | None = None) -> byt
     subdirectories = sorted({str(p) for name in files for p in Path(name).parents if str(p) != "."})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in ["repo", *(f"repo/{d}" for d in subdirectories)]:
+        for name in ["repo", *(f"repo/{d}" for d in subdirectories), "plugins"]:
             info = tarfile.TarInfo(name)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
-        info = tarfile.TarInfo("plugins")
-        info.type, info.mode = tarfile.DIRTYPE, 0o755
-        tar.addfile(info)
         ours = {"plugins/committee_plugin.py": PLUGIN.encode()}
         if select is not None:
             ours["select.txt"] = "\n".join(select).encode()
@@ -216,8 +213,8 @@ def _tar(files: Mapping[str, bytes], select: Sequence[str] | None = None) -> byt
 
 
 def _log_tail(container: docker.models.containers.Container) -> bytes:
-    """The end of the container's log, read as a stream: the bootstrap writes it once, at the end, but the host
-    keeps no more than that can be however the log was filled."""
+    """The end of the container's log, read as a stream: the bootstrap writes it once, at the end, and the host
+    keeps no more than that could be, however the log was filled."""
     keep = 4 * OUTPUT_CAP + len(MARKER) + 2 * REPORT_CAP
     tail = bytearray()
     for chunk in container.logs(stdout=True, stderr=True, stream=True, follow=False):

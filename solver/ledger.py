@@ -57,8 +57,12 @@ class Totals:
     """Calls of a model with no known price: ``cost`` leaves them out."""
 
     def dollars(self, digits: int = 6) -> str:
-        """The cost as a table shows it: "0.001234", or "0.001234 + 3 unpriced" when it is incomplete."""
-        return f"{self.cost:.{digits}f}" + (f" + {self.unpriced} unpriced" if self.unpriced else "")
+        return dollars(self.cost, self.unpriced, digits)
+
+
+def dollars(cost: float, unpriced: int, digits: int = 6) -> str:
+    """A cost as a table shows it: "0.001234", or "0.001234 + 3 unpriced" when calls without a price are left out."""
+    return f"{cost:.{digits}f}" + (f" + {unpriced} unpriced" if unpriced else "")
 
 
 def totals(calls: Iterable[ModelCall], *, tier: str | None = None) -> Totals:
