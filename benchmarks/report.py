@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,17 +159,31 @@ def price_note(summaries: Sequence[Summary]) -> str:
     return note
 
 
-def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title: str = "") -> Table:
-    base = next((s for s in summaries if s.config == baseline), None)
+def _baselines(summaries: Sequence[Summary], runs: Sequence[str] | None, baseline: str) -> list[Summary | None]:
+    """Each row's baseline: its own run's (rows of several runs side by side each compare within their run)."""
+    names = runs or [""] * len(summaries)
+    by_run = {run: s for run, s in zip(names, summaries, strict=True) if s.config == baseline}
+    return [by_run.get(run) for run in names]
+
+
+def _table(title: str, runs: Sequence[str] | None, columns: Sequence[str], *, no_wrap: bool = False) -> Table:
     t = Table(title=title)
-    for column in ("configuration", "pass@1", "escalated", "samples/task", "cheap pass@1", "any cheap",
+    for column in (["run"] if runs else []) + list(columns):
+        named = column in ("run", "configuration")
+        t.add_column(column, justify="left" if named else "right", no_wrap=no_wrap or named)
+    return t
+
+
+def table(
+    summaries: Sequence[Summary], *, baseline: str = "strong-alone", title: str = "", runs: Sequence[str] | None = None
+) -> Table:
+    """The run's table; with ``runs`` (a run name per summary), several runs' rows side by side."""
+    t = _table(title, runs, ("configuration", "pass@1", "escalated", "samples/task", "cheap pass@1", "any cheap",
                    "sel. tests", "sel. trusted", "cheap tokens", "strong tokens", "cost $", f"cost/{baseline}",
-                   "wall s", "cached calls", "infra"):  # fmt: skip
-        t.add_column(
-            column, justify="left" if column == "configuration" else "right", no_wrap=column == "configuration"
-        )
-    for s in summaries:
+                   "wall s", "cached calls", "infra"))  # fmt: skip
+    for i, (s, base) in enumerate(zip(summaries, _baselines(summaries, runs, baseline), strict=True)):
         t.add_row(
+            *([runs[i]] if runs else []),
             s.config,
             f"{100 * s.pass_at_1:.1f}% {s.passed}/{s.tasks}",
             f"{100 * s.escalation_rate:.0f}%",
@@ -181,22 +196,20 @@ def table(summaries: Sequence[Summary], *, baseline: str = "strong-alone", title
             f"{s.strong_tokens:,}",
             s.dollars,
             shown_fraction(s, base),
-            f"{s.wall_s:.0f}",
+            "-" if math.isnan(s.wall_s) else f"{s.wall_s:.0f}",
             f"{s.cached_calls}/{s.calls}",
             str(s.infra_errors),
         )
     return t
 
 
-def ablation_table(summaries: Sequence[Summary], *, title: str = "") -> Table:
+def ablation_table(summaries: Sequence[Summary], *, title: str = "", runs: Sequence[str] | None = None) -> Table:
     """The levers' table: what each configuration reaches, and at what share of strong-alone's cost."""
-    base = next((s for s in summaries if s.config == "strong-alone"), None)
-    t = Table(title=title)
-    for column in ("configuration", "pass@1", "cost/strong-alone", "escalated", "routed", "cheap calls/task",
-                   "sel. trusted", "unsure", "cost $"):  # fmt: skip
-        t.add_column(column, justify="left" if column == "configuration" else "right", no_wrap=True)
-    for s in summaries:
+    t = _table(title, runs, ("configuration", "pass@1", "cost/strong-alone", "escalated", "routed",
+                             "cheap calls/task", "sel. trusted", "unsure", "cost $"), no_wrap=True)  # fmt: skip
+    for i, (s, base) in enumerate(zip(summaries, _baselines(summaries, runs, "strong-alone"), strict=True)):
         t.add_row(
+            *([runs[i]] if runs else []),
             s.config,
             f"{100 * s.pass_at_1:.1f}% {s.passed}/{s.tasks}",
             shown_fraction(s, base),
@@ -246,6 +259,7 @@ def plot_points(points: Sequence[tuple[str, float, float, bool]], path: Path, *,
         ax.annotate(label, (cost, percent), textcoords="offset points", xytext=(6, 4), fontsize=9)
     if all(cost > 0 for _, cost, _, _ in points):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # labelled minor ticks overlap
     percents = [percent for _, _, percent, _ in points]
     if percents and max(percents) - min(percents) < 1:  # one level: a scale around it, not of a hundredth
         ax.set_ylim(0, max(10.0, max(percents) + 5))

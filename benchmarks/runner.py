@@ -75,14 +75,16 @@ CHEAP_COMMITTEE = "+repair"
 oracle router, and its run logs are what a router trains on."""
 
 
-def read_records(path: Path) -> dict[str, dict[str, Any]]:
+def read_records(path: Path, *, mend: bool = True) -> dict[str, dict[str, Any]]:
     """Finished tasks by id; a task that ended in an infra error runs again."""
-    return read_finished(path, "task_id", lambda r: "INFRA_ERROR" not in (r["verdict"], r["hidden"]))
+    return read_finished(path, "task_id", lambda r: "INFRA_ERROR" not in (r["verdict"], r["hidden"]), mend=mend)
 
 
-def read_finished(path: Path, key: str, finished: Callable[[dict[str, Any]], bool]) -> dict[str, dict[str, Any]]:
+def read_finished(
+    path: Path, key: str, finished: Callable[[dict[str, Any]], bool], *, mend: bool = True
+) -> dict[str, dict[str, Any]]:
     """A results file's records by ``key``. A line cut short by a crash and a record ``finished`` rejects are left
-    out (they run again), and the file is rewritten without them, so no results file stays corrupt."""
+    out (they run again), and with ``mend`` the file is rewritten without them, so no results file stays corrupt."""
     records: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return records
@@ -95,7 +97,8 @@ def read_finished(path: Path, key: str, finished: Callable[[dict[str, Any]], boo
             continue
         if finished(record):
             records[record[key]] = record
-    if len(records) != len(lines) or not text.endswith("\n"):  # something was dropped: appends must not join it
+    dropped = len(records) != len(lines) or not text.endswith("\n")
+    if mend and dropped:  # rewritten, so that appends never join a cut line
         _write_atomically(path, "".join(json.dumps(r) + "\n" for r in records.values()))
     return records
 

@@ -27,6 +27,7 @@ from benchmarks.datasets import BENCHMARKS
 from sandbox import ImageSpec, SandboxConfig, SandboxError, ensure_image
 from sandbox.image import AUTO, DEFAULT_REGISTRY_BASE
 from sandbox.pool import DEFAULT_CONTAINERS, connect
+from solver import settings
 from solver.committee import DEFAULT_CACHE_DIR, DEFAULT_MAX_IN_FLIGHT, Committee
 from solver.endpoints import (
     DEFAULT_CHEAP,
@@ -64,10 +65,21 @@ def _setup_logging(verbose: bool, debug: bool) -> None:
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what is happening.")
-def cli(debug: bool, verbose: bool) -> None:
-    """Solve code tasks with many cheap model samples checked by real tests; escalate only when none passes."""
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              envvar="COMMITTEE_CONFIG", show_envvar=True, default=None,
+              help="Settings file (committee.toml, or a pyproject.toml's [tool.committee]); default: the nearest "
+                   "one from here up to the repository's root.")  # fmt: skip
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool, config_path: Path | None) -> None:
+    """Solve code tasks with many cheap model samples checked by real tests; escalate only when none passes.
+
+    Settings come from flags, then COMMITTEE_<OPTION> variables, then the settings file, then the defaults:
+    `committee config COMMAND` shows them and where each came from.
+    """
     State.debug = debug
     _setup_logging(verbose, debug)
+    ctx.obj = settings.load(config_path) if config_path else settings.find(Path.cwd())
+    ctx.default_map = settings.default_map(ctx.obj, cli)
 
 
 def model_options(f: Any) -> Any:
@@ -554,6 +566,72 @@ def check(cheap: str, strong: str, prices: tuple[str, ...], gpu_hour: float | No
             console.print(f"{tier} model {config.model} at {config.base_url}: ok ({latency:.1f} s), {priced.label}")
 
 
+@cli.command("config", context_settings={"ignore_unknown_options": True})
+@click.argument("command", type=click.Choice(["solve", "bench", "fix", "check"]), default="solve")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--json", "as_json", is_flag=True, help="As JSON: each setting's value and where it came from.")
+@click.pass_context
+def config(ctx: click.Context, command: str, args: tuple[str, ...], as_json: bool) -> None:
+    """Show the settings COMMAND runs with and where each came from.
+
+    Each comes from a flag among ARGS (`committee config fix --samples 3`), a COMMITTEE_ variable, the settings file
+    or the default."""
+    chosen = cli.commands[command]
+    run = chosen.make_context(command, list(args), parent=ctx.find_root(), resilient_parsing=True)
+    found: settings.ConfigFile | None = ctx.find_object(settings.ConfigFile)
+    rows = {key: (_shown(run.params.get(option.name or "")), settings.source(run, option, found))
+            for key, option in settings.settable(chosen).items()}  # fmt: skip
+    if as_json:
+        file = str(found.path) if found else None
+        click.echo(json.dumps({"file": file, "settings": {k: {"value": v, "source": src}
+                                                          for k, (v, src) in rows.items()}}, indent=2))  # fmt: skip
+        return
+    click.echo(f"committee {command}; settings file: {found.path if found else 'none (none found from here up)'}")
+    width = max(map(len, rows)) + 2
+    value_width = min(60, max(len(v) for v, _ in rows.values()) + 2)
+    for key, (value, src) in rows.items():
+        click.echo(f"  {key.ljust(width)}{value.ljust(value_width)}{src}")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return " ".join(map(str, value)) or "(none)"
+    return str(value)
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--configs", "only", default=None, help="Comma-separated configurations to show (default: all).")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("report.png"),
+              show_default=True, help="Where to write the plot of cost against pass@1.")  # fmt: skip
+def report(run_dirs: tuple[Path, ...], only: str | None, plot_path: Path) -> None:
+    """The tables and plot of finished (or stopped) bench runs again, side by side, from their RUN_DIRS: no model,
+    no sandbox. Each run's rows count the tasks all its configurations finished."""
+    from benchmarks.fixbench.run import markdown, table_rows
+    from benchmarks.past_runs import plot_runs, read_runs, title
+    from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, price_note, print_table, table
+
+    runs = read_runs(run_dirs, only.split(",") if only else None)
+    if runs[0].kind == "fix":
+        for run in runs:
+            click.echo(f"{title(run)}\n\n{markdown(table_rows(run.summaries))}\n")
+    else:
+        rows = [s for r in runs for s in r.summaries]
+        names = [r.name for r in runs for _ in r.summaries] if len(runs) > 1 else None
+        heading = "; ".join(title(r) for r in runs) + ", scored on hidden tests"
+        print_table(table(rows, title=heading, runs=names))
+        console.print(TABLE_NOTES + "\n" + price_note(rows), style="dim", highlight=False)
+        if any(s.config.startswith("+") for s in rows):
+            print_table(ablation_table(rows, title="the levers one at a time", runs=names))
+            console.print(ABLATION_NOTES, style="dim", highlight=False)
+    plot_runs(runs, plot_path)
+    console.print(f"plot: {plot_path}")
+
+
 @cli.group()
 def router() -> None:
     """The difficulty router: which tasks go straight to the strong model."""
@@ -661,6 +739,9 @@ def models_install_vllm() -> None:
 
     logging.getLogger("solver").setLevel(logging.INFO)
     console.print(f"vLLM's Python: {install_vllm()}")
+
+
+settings.attach_environment(cli)
 
 
 def main() -> None:

@@ -112,9 +112,11 @@ def run_case(case: Case, package: Package, tree: dict[str, bytes], sandbox: Repo
     }
 
 
-def read_records(path: Path) -> dict[str, dict[str, Any]]:
+def read_records(path: Path, *, mend: bool = True) -> dict[str, dict[str, Any]]:
     """Finished cases by id; a case that ended in an infra error, or whose scoring did, runs again."""
-    return read_finished(path, "case_id", lambda r: r["status"] != "infra error" and r.get("resolved") is not None)
+    return read_finished(
+        path, "case_id", lambda r: r["status"] != "infra error" and r.get("resolved") is not None, mend=mend
+    )
 
 
 @dataclass(frozen=True)

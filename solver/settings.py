@@ -1,0 +1,167 @@
+"""The configuration file: ``committee.toml``, or ``[tool.committee]`` in pyproject.toml, as the commands' defaults.
+
+Click already merges in the order the file promises: a flag over its environment variable (``COMMITTEE_SAMPLES``
+for ``--samples``) over the file's value (click's ``default_map``) over the option's default, and
+``ctx.get_parameter_source`` says which won, so ``committee config`` shows what a command will really use.
+
+A file's top-level keys apply to every command with that option; a ``[tool.committee.fix]`` (or ``bench``, ``solve``,
+``check``) table to that command only, over them.
+
+The file may be a pull request's (the GitHub Action runs ``committee fix`` in its checkout), so it is read as input
+from anyone:
+- it may set only SETTABLE: no key widens what a patch may touch (``--allow-config-edits``) or says where output goes;
+- a model spec in it may not name an API key variable (``?key=ENV``): the key would go to whatever URL the file
+  names; keys are named by flags and environment variables, which the user controls;
+- its paths are relative to it and stay inside its directory (symlinks resolved).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from solver.endpoints import parse_spec
+from solver.errors import InputError
+
+SETTABLE = (
+    "cheap", "strong", "price", "gpu-hour", "samples", "batch", "repair", "repair-history", "strong-tests",
+    "agree-on-pass", "strong-judge", "budget", "router", "gate", "containers", "parallel", "cache", "test-cmd", "base",
+)  # fmt: skip
+"""The options a file or an environment variable may set (named by their long flag, without the dashes)."""
+
+SPEC_KEYS = ("cheap", "strong")
+
+
+def environment_variable(key: str) -> str:
+    return "COMMITTEE_" + key.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    path: Path
+    values: dict[str, Any]
+    """The committee table as written: keys, and command tables."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.path.name} [tool.committee]" if self.path.name == "pyproject.toml" else self.path.name
+
+
+def find(start: Path) -> ConfigFile | None:
+    """The nearest committee.toml, or pyproject.toml with a [tool.committee] table, from ``start`` up to the
+    repository's root (the first directory holding .git) or the filesystem's."""
+    for folder in [start, *start.parents]:
+        for name in ("committee.toml", "pyproject.toml"):
+            if (path := folder / name).is_file() and (found := load(path, required=False)):
+                return found
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def load(path: Path, *, required: bool = True) -> ConfigFile | None:
+    """``path``'s committee settings: a committee.toml's whole table, a pyproject.toml's [tool.committee]."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise InputError(f"{path}: not a readable TOML file ({e})") from None
+    values = data if path.name != "pyproject.toml" else data.get("tool", {}).get("committee")
+    if values is None:
+        if required:
+            raise InputError(f"{path}: no [tool.committee] table")
+        return None
+    if not isinstance(values, dict):
+        raise InputError(f"{path}: [tool.committee] must be a table")
+    return ConfigFile(path.resolve(), values)
+
+
+def settable(command: click.Command) -> dict[str, click.Option]:
+    """The command's options a file or environment may set, by key."""
+    options = {}
+    for param in command.params:
+        if isinstance(param, click.Option):
+            key = max(param.opts, key=len).lstrip("-")
+            if key in SETTABLE:
+                options[key] = param
+    return options
+
+
+def attach_environment(group: click.Group) -> None:
+    """Give every settable option of the group's commands its COMMITTEE_ environment variable."""
+    for command in group.commands.values():
+        for key, option in settable(command).items():
+            option.envvar = environment_variable(key)
+            option.show_envvar = True
+
+
+def default_map(config: ConfigFile | None, group: click.Group) -> dict[str, dict[str, Any]]:
+    """The file's values as click's defaults, per command, each checked as its option would check a flag."""
+    if config is None:
+        return {}
+    commands = {name: c for name, c in group.commands.items() if settable(c)}
+    shared = {k: v for k, v in config.values.items() if k not in commands}
+    for key in shared:
+        if not any(key in settable(c) for c in commands.values()):
+            raise InputError(f"{config.path}: unknown key {key!r}: it may set {', '.join(SETTABLE)}, and "
+                             f"[{'], ['.join(commands)}] tables of them")  # fmt: skip
+    result = {}
+    for name, command in commands.items():
+        own = config.values.get(name, {})
+        if not isinstance(own, dict):
+            raise InputError(f"{config.path}: {name} must be a table of {name}'s settings")
+        options = settable(command)
+        if unknown := sorted(own.keys() - options.keys()):
+            raise InputError(f"{config.path}: [{name}] has no key {unknown[0]!r}: it may set {', '.join(options)}")
+        merged = {k: v for k, v in shared.items() if k in options} | own
+        result[name] = {options[k].name: _checked(config, name, command, options[k], k, v) for k, v in merged.items()}
+    return {name: values for name, values in result.items() if values}
+
+
+def _checked(config: ConfigFile, name: str, command: click.Command, option: click.Option, key: str,
+             value: Any) -> Any:  # fmt: skip
+    where = f"{config.path}: {key} = {value!r}"
+    if isinstance(option.type, click.Path):
+        value = _inside(config, where, value)
+    if key in SPEC_KEYS:
+        if not isinstance(value, str) or "?key=" in value:
+            raise InputError(f"{where}: a file may not name an API key variable (a pull request could send the key "
+                             f"anywhere); give this model with --{key} or {environment_variable(key)}")  # fmt: skip
+        try:
+            parse_spec(value)
+        except InputError as e:
+            raise InputError(f"{config.path}: {e}") from None
+    try:
+        option.type_cast_value(click.Context(command, info_name=name), value)
+    except click.BadParameter as e:
+        raise InputError(f"{where}: {e.message}") from None
+    return value
+
+
+def _inside(config: ConfigFile, where: str, value: Any) -> str:
+    """A path from the file, relative to it, that stays inside its directory."""
+    folder = config.path.parent
+    if not isinstance(value, str) or Path(value).is_absolute():
+        raise InputError(f"{where}: give a path relative to {folder} (for one elsewhere use a flag or variable)")
+    path = (folder / value).resolve()
+    if not path.is_relative_to(folder):
+        raise InputError(f"{where}: the path leaves {folder}; a file's paths stay inside its directory")
+    return str(path)
+
+
+def source(ctx: click.Context, option: click.Option, config: ConfigFile | None) -> str:
+    """Where an option's value came from, as ``committee config`` shows it."""
+    found = ctx.get_parameter_source(option.name or "")
+    if found is ParameterSource.COMMANDLINE:
+        return "flag " + max(option.opts, key=len)
+    if found is ParameterSource.ENVIRONMENT:
+        return f"env {option.envvar}"
+    if found is ParameterSource.DEFAULT_MAP and config is not None:
+        table = ctx.info_name or ""
+        key = max(option.opts, key=len).lstrip("-")
+        return f"{config.label} [{table}]" if key in config.values.get(table, {}) else config.label
+    return "default"

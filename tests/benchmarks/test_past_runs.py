@@ -1,0 +1,101 @@
+"""`committee report` on the recorded runs of benchmarks/results: the same figures as the runs printed, side by side,
+with nothing started and nothing written but the plot."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.past_runs import read_run, read_runs, title
+from solver.errors import InputError
+from tests.solver.test_settings import committee
+
+RESULTS = Path(__file__).parents[2] / "benchmarks" / "results"
+
+
+def digest(folder: Path) -> str:
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.iterdir()))).hexdigest()
+
+
+def test_a_stopped_run_counts_the_tasks_all_its_configurations_finished() -> None:
+    run = read_run(RESULTS / "he+full")
+    assert run.finished["cheap-alone"] == 164 and run.finished["+repair"] == 64 and run.common == 64
+    assert title(run) == "he+full: the 64 of 164 tasks all finished (a slice)"
+    by_name = {s.config: s for s in run.summaries}
+    assert list(by_name)[:3] == ["cheap-alone", "strong-alone", "examples"]  # the run's own order
+    assert (by_name["+repair"].passed, by_name["+repair"].tasks) == (52, 64)
+    assert by_name["oracle-router"].passed == 55  # computed from +repair and strong-alone, as the run does
+
+
+def test_a_finished_run_gives_the_figures_its_own_report_recorded() -> None:
+    run = read_run(RESULTS / "he-full")
+    assert run.common == 48 and title(run) == "he-full: 48 tasks"
+    recorded = json.loads((RESULTS / "he-full" / "report.json").read_text())
+    assert [s.config for s in run.summaries] == [r["config"] for r in recorded]
+    for s, r in zip(run.summaries, recorded, strict=True):
+        assert (s.passed, s.tasks, s.escalated, s.samples) == (r["passed"], r["tasks"], r["escalated"], r["samples"])
+        assert (s.cost, s.wall_s) == (pytest.approx(r["cost"]), pytest.approx(r["wall_s"]))
+
+
+def test_the_baselines_on_all_their_tasks() -> None:
+    run = read_run(RESULTS / "he+full", ["cheap-alone", "strong-alone"])
+    assert {s.config: (s.passed, s.tasks) for s in run.summaries} == {"cheap-alone": (84, 164),
+                                                                      "strong-alone": (105, 164)}  # fmt: skip
+    timings = json.loads((RESULTS / "he+full" / "timings.json").read_text())
+    assert [s.wall_s for s in run.summaries] == [timings["cheap-alone"], timings["strong-alone"]]
+
+
+def test_two_runs_side_by_side_from_the_command_line(tmp_path: Path) -> None:
+    before = digest(RESULTS / "he+full"), digest(RESULTS / "he-full")
+    configs = "cheap-alone,strong-alone,+repair"
+    done = committee("report", str(RESULTS / "he-full"), str(RESULTS / "he+full"), "--configs", configs, "--plot",
+                     str(tmp_path / "both.png"), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("│")[1:4] for line in done.stdout.splitlines() if line.startswith("│")]
+    cells = [[c.strip() for c in row] for row in rows]
+    assert ["he-full", "strong-alone", "85.4% 41/48"] in cells
+    assert ["he+full", "+repair", "81.2% 52/64"] in cells
+    assert ["he+full", "oracle-router", "85.9% 55/64"] in cells
+    assert (tmp_path / "both.png").stat().st_size > 10_000
+    assert (digest(RESULTS / "he+full"), digest(RESULTS / "he-full")) == before  # read, never mended
+
+
+def test_a_fix_run_reports_its_cases(tmp_path: Path) -> None:
+    done = committee("report", str(RESULTS / "fix12"), "--plot", str(tmp_path / "fix.png"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "fix12: the 6 of 7 cases all finished (a slice)" in done.stdout
+    assert "| committee | 0.0% 0/6 |" in done.stdout
+
+
+def test_runs_with_the_same_name_are_told_apart_by_their_paths(tmp_path: Path) -> None:
+    for parent in ("a", "b"):
+        shutil.copytree(RESULTS / "he-full", tmp_path / parent / "he-full")
+    runs = read_runs([tmp_path / "a" / "he-full", tmp_path / "b" / "he-full"], ["cheap-alone"])
+    assert [r.name for r in runs] == [str(tmp_path / "a" / "he-full"), str(tmp_path / "b" / "he-full")]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: None, "not a run directory"),
+        (lambda d: d.mkdir(), "no result records"),
+        (lambda d: (d.mkdir(), (d / "x.jsonl").write_text("cut sh")), "no finished record"),
+    ],
+    ids=["missing", "empty", "no-record"],
+)
+def test_what_is_not_a_run_is_said_in_one_line(tmp_path: Path, make: object, message: str) -> None:
+    run_dir = tmp_path / "run"
+    make(run_dir)  # type: ignore[operator]
+    with pytest.raises(InputError, match=message):
+        read_run(run_dir)
+
+
+def test_mixed_kinds_and_unknown_configurations_are_refused() -> None:
+    with pytest.raises(InputError, match="different kinds"):
+        read_runs([RESULTS / "he-full", RESULTS / "fix12"], ["cheap-alone"])
+    with pytest.raises(InputError, match="no configuration 'committe'"):
+        read_run(RESULTS / "he-full", ["committe"])
