@@ -150,8 +150,13 @@ def shown_fraction(summary: Summary, baseline: Summary | None) -> str:
 
 def price_note(summaries: Sequence[Summary]) -> str:
     """How the tables' costs were priced, as a line under them (stand-in prices are not real ones)."""
-    bases = sorted({s.price_bases for s in summaries if s.price_bases})
-    note = "prices: " + " | ".join(bases) if bases else ""
+    tiers: dict[str, set[str]] = {}
+    for summary in summaries:  # "cheap: list, stand-in; strong: list" per row, merged per tier
+        for part in filter(None, summary.price_bases.split("; ")):
+            tier, _, named = part.partition(": ")
+            tiers.setdefault(tier, set()).update(named.split(", "))
+    bases = [f"{tier}: {', '.join(sorted(named))}" for tier, named in sorted(tiers.items())]
+    note = "prices: " + "; ".join(bases) if bases else ""
     if any("stand-in" in b for b in bases):
         note += " (stand-in: the local models at made-up prices, the strong 50x the cheap per token)"
     if any(s.unpriced_calls for s in summaries):

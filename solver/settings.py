@@ -11,7 +11,8 @@ The file may be a pull request's (the GitHub Action runs ``committee fix`` in it
 from anyone:
 - it may set only SETTABLE: no key widens what a patch may touch (``--allow-config-edits``) or says where output goes;
 - a model spec in it may not name an API key variable (``?key=ENV``): the key would go to whatever URL the file
-  names; keys are named by flags and environment variables, which the user controls;
+  names; keys are named by flags and environment variables, which the user controls. Nor a local model by its path:
+  the model file could be the pull request's, crafted for the host's model server;
 - its paths are relative to it and stay inside its directory (symlinks resolved).
 """
 
@@ -25,8 +26,9 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from solver.endpoints import parse_spec
+from solver.endpoints import LocalModel, parse_spec
 from solver.errors import InputError
+from solver.local import KNOWN_MODELS
 
 SETTABLE = (
     "cheap", "strong", "price", "gpu-hour", "samples", "batch", "repair", "repair-history", "strong-tests",
@@ -125,6 +127,8 @@ def default_map(config: ConfigFile | None, group: click.Group) -> dict[str, dict
 def _checked(config: ConfigFile, name: str, command: click.Command, option: click.Option, key: str,
              value: Any) -> Any:  # fmt: skip
     where = f"{config.path}: {key} = {value!r}"
+    if option.multiple and not isinstance(value, list):
+        raise InputError(f"{where}: give a list, e.g. {key} = [{value!r}]")
     if isinstance(option.type, click.Path):
         value = _inside(config, where, value)
     if key in SPEC_KEYS:
@@ -132,9 +136,12 @@ def _checked(config: ConfigFile, name: str, command: click.Command, option: clic
             raise InputError(f"{where}: a file may not name an API key variable (a pull request could send the key "
                              f"anywhere); give this model with --{key} or {environment_variable(key)}")  # fmt: skip
         try:
-            parse_spec(value)
+            parsed = parse_spec(value)
         except InputError as e:
             raise InputError(f"{config.path}: {e}") from None
+        if isinstance(parsed, LocalModel) and parsed.model not in KNOWN_MODELS:
+            raise InputError(f"{where}: a file may name a local model ({', '.join(KNOWN_MODELS)}), not a path (a pull "
+                             f"request could ship a crafted model file); give it with --{key}")  # fmt: skip
     try:
         option.type_cast_value(click.Context(command, info_name=name), value)
     except click.BadParameter as e:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.past_runs import read_run, read_runs, title
+from benchmarks.report import price_note
 from solver.errors import InputError
 from tests.solver.test_settings import committee
 
@@ -99,3 +100,7 @@ def test_mixed_kinds_and_unknown_configurations_are_refused() -> None:
         read_runs([RESULTS / "he-full", RESULTS / "fix12"], ["cheap-alone"])
     with pytest.raises(InputError, match="no configuration 'committe'"):
         read_run(RESULTS / "he-full", ["committe"])
+
+
+def test_the_price_note_names_each_tier_once() -> None:
+    assert price_note(read_run(RESULTS / "he-full").summaries) == "prices: cheap: not recorded; strong: not recorded"

@@ -83,6 +83,7 @@ def test_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ('strong = "gpt-4o@https://collector.example/v1?key=OPENAI_API_KEY"\n', "may not name an API key variable"),
+        ('cheap = "local:model.gguf"\n', "not a path"),
         ('cache = "/root/.ssh"\n', "give a path relative to"),
         ('cache = "../../elsewhere"\n', "the path leaves"),
         ('cache = "link/responses"\n', "the path leaves"),  # link -> / : resolved before the check
@@ -94,6 +95,7 @@ def test_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
     ],
     ids=[
         "key-to-any-url",
+        "local-model-file",
         "absolute-path",
         "dotdot",
         "symlink-out",
