@@ -103,6 +103,13 @@ def read_finished(
     return records
 
 
+CHUNK_TASKS = 16
+"""Tasks every configuration runs before the next ones start. The configurations share most of their model calls
+(each ablation row adds one lever to another), and on a fresh machine the response cache holds only the calls of
+the session that made them: run configuration by configuration, a run split across sessions pays for every
+configuration in full; chunk by chunk, each chunk's later configurations find the earlier ones' calls cached."""
+
+
 def run_bench(
     committee: Committee,
     tasks: Sequence[Task],
@@ -116,35 +123,38 @@ def run_bench(
         stale.unlink()
     timings_path = run_dir / "timings.json"
     timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    summaries, results = [], {}
-    for name, config in configs.items():
-        path = run_dir / f"{name}.jsonl"
-        records = read_records(path)
-        todo = [t for t in tasks if t.id not in records]
-        if name == ORACLE:
-            todo = [replace(t, tests=t.hidden_tests) for t in todo]
-        passed = sum(records[t.id]["hidden"] == "PASS" for t in tasks if t.id in records)
-        done = len(tasks) - len(todo)
+    records = {name: read_records(run_dir / f"{name}.jsonl") for name in configs}
+
+    def report_progress(name: str) -> None:
         if progress:
-            progress(name, done, len(tasks), passed)
-        started, earlier = time.monotonic(), timings.get(name, 0.0)
-        with path.open("a") as out:
-            for solution in committee.solve_many(todo, score=True, config=config):
-                record = solution.record()
-                out.write(json.dumps(record) + "\n")
-                out.flush()
-                records[record["task_id"]] = record
-                done, passed = done + 1, passed + (record["hidden"] == "PASS")
-                # saved with each task, so a killed run's time up to its last finished task is kept
-                timings[name] = earlier + time.monotonic() - started
-                _write_atomically(timings_path, json.dumps(timings))
-                if progress:
-                    progress(name, done, len(tasks), passed)
-        timings.setdefault(name, earlier)
-        finished = [records[t.id] for t in tasks]
-        write_samples(run_dir / f"{name}.samples.jsonl", finished)
-        summaries.append(summarise(name, finished, timings[name]))
-        results[name] = finished
+            done = [records[name][t.id] for t in tasks if t.id in records[name]]
+            progress(name, len(done), len(tasks), sum(r["hidden"] == "PASS" for r in done))
+
+    for name in configs:
+        report_progress(name)
+    for start in range(0, len(tasks), CHUNK_TASKS):
+        for name, config in configs.items():
+            todo = [t for t in tasks[start : start + CHUNK_TASKS] if t.id not in records[name]]
+            if name == ORACLE:
+                todo = [replace(t, tests=t.hidden_tests) for t in todo]
+            if not todo:
+                continue
+            started, earlier = time.monotonic(), timings.get(name, 0.0)
+            with (run_dir / f"{name}.jsonl").open("a") as out:
+                for solution in committee.solve_many(todo, score=True, config=config):
+                    record = solution.record()
+                    out.write(json.dumps(record) + "\n")
+                    out.flush()
+                    records[name][record["task_id"]] = record
+                    # saved with each task, so a killed run's time up to its last finished task is kept
+                    timings[name] = earlier + time.monotonic() - started
+                    _write_atomically(timings_path, json.dumps(timings))
+                    report_progress(name)
+    summaries, results = [], {}
+    for name in configs:
+        results[name] = [records[name][t.id] for t in tasks]
+        write_samples(run_dir / f"{name}.samples.jsonl", results[name])
+        summaries.append(summarise(name, results[name], timings.get(name, 0.0)))
     if {CHEAP_COMMITTEE, "strong-alone"} <= results.keys():
         oracle = oracle_router(results[CHEAP_COMMITTEE], results["strong-alone"])
         summaries.append(summarise(ORACLE_ROUTER, oracle, 0.0))

@@ -11,6 +11,7 @@ from benchmarks.datasets import load_benchmark
 from benchmarks.fake_openai import fake_openai, replaying_model
 from benchmarks.human_eval_harness import evaluate_in_container
 from benchmarks.kill_resume import bench, finish, kill_and_resume
+from benchmarks.runner import CHUNK_TASKS
 
 TASK_IDS = ["0", "2", "3", "12", "38", "53"]  # with and without >>> examples
 TASKS = load_benchmark("humaneval", ids=TASK_IDS)
@@ -49,3 +50,17 @@ def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(tmp_pat
     assert report.identical and report.corrupt_files == []
     assert report.kills > 0
     assert report.paid_twice == report.paid_twice_in_flight  # only answers on the wire at a kill are asked again
+
+
+def test_every_configuration_finishes_a_chunk_of_tasks_before_the_next_chunk_starts(tmp_path: Path) -> None:
+    """So that a run split across sessions, whose response cache does not outlive them, still answers each task's
+    later configurations from the calls its earlier ones made."""
+    ids = [str(i) for i in range(CHUNK_TASKS + 1)]
+    tasks = load_benchmark("humaneval", ids=ids)
+    with fake_openai(replaying_model(tasks, set())) as server:
+        finish(bench(server.base_url, tmp_path, "r", ids, "--configs", "cheap-alone,strong-alone"))
+    last = tasks[-1].prompt.strip()
+    asks_last = [any(last in str(m["content"]) for m in body["messages"]) for _, body in server.answered]
+    first = asks_last.index(True)
+    assert asks_last == [False] * first + [True] * (len(asks_last) - first)
+    assert {body["model"] for _, body in server.answered[first:]} == {"cheap", "strong"}
