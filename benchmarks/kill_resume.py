@@ -10,9 +10,11 @@ HTTP) whose answers take ``--delay`` seconds, so kills land while sampling, veri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +40,28 @@ IN_FLIGHT_MARGIN_S = 5.0
 """An answer sent less than this long before a kill may not have reached the response cache yet."""
 
 
+RAY_PROCESS = re.compile(rb"ray::|raylet|gcs_server")
+
+
+def ray_processes() -> set[int]:
+    """Ray's processes on this machine (each local cluster's gcs_server, raylet and workers)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if RAY_PROCESS.search(Path(f"/proc/{pid}/cmdline").read_bytes()):
+                found.add(int(pid))
+    return found
+
+
+def wait_for_orphans(before: set[int], timeout_s: float = 30.0) -> None:
+    """A killed run's Ray processes (those not there ``before`` it) outlive its driver by seconds, 3.6 s here, and a
+    worker can finish a call it had begun, which counts as in flight: the next run starts once they are gone, so
+    that every call after its start is its own."""
+    deadline = time.monotonic() + timeout_s
+    while ray_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 @dataclass(frozen=True)
 class KillReport:
     kills: int
@@ -49,7 +73,7 @@ class KillReport:
     finished_at_kills: list[int]
     """Task results on disk (all configurations) at each kill: how far into the run it landed."""
     answers_straight: int
-    """Answers the uninterrupted run needed."""
+    """Answers (samples) the uninterrupted run needed."""
     answers_killed: int
     """Answers the killed-and-resumed run got, all its runs together."""
     paid_twice: int
@@ -113,10 +137,15 @@ def unreadable(run: Path) -> list[str]:
     return bad
 
 
-def bodies(server: FakeServer, since: int = 0, within: list[tuple[float, float]] | None = None) -> Counter[str]:
-    """The request bodies answered from ``since`` on, only those sent inside one of the ``within`` windows."""
-    return Counter(json.dumps(body, sort_keys=True) for at, body in server.answered[since:]
-                   if within is None or any(start <= at < end for start, end in within))  # fmt: skip
+def samples(server: FakeServer, since: int = 0, within: list[tuple[float, float]] | None = None) -> Counter[str]:
+    """Samples answered from ``since`` on, per prompt (the request without its ``n``), only those sent inside one of
+    the ``within`` windows. Counted by sample, not by request: the cache keeps each sample, so a round cut short
+    by a kill may come back as a request for the samples it is missing."""
+    counts: Counter[str] = Counter()
+    for at, body in server.answered[since:]:
+        if within is None or any(start <= at < end for start, end in within):
+            counts[json.dumps({k: v for k, v in body.items() if k != "n"}, sort_keys=True)] += body.get("n", 1)
+    return counts
 
 
 def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) -> KillReport:
@@ -133,7 +162,7 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
         started = time.monotonic()
         finish(bench(server.base_url, root, "straight"))
         wall = time.monotonic() - started
-        straight = bodies(server)
+        straight = samples(server)
         first_killed = len(server.answered)
         kills_at: list[float] = []
         starts_at: list[float] = []
@@ -143,6 +172,7 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
         while len(finished) < kills and attempts < 3 * kills:
             attempts += 1
             starts_at.append(time.monotonic())
+            before = ray_processes()
             process = bench(server.base_url, root, "killed")
             time.sleep(rng.uniform(0.1, 0.7) * wall)  # reruns are faster (answers cached): aim early
             if process.poll() is not None:  # it finished first: no kill, nothing to count
@@ -150,15 +180,16 @@ def kill_and_resume(kills: int, *, seed: int, root: Path, delay_s: float = 0.2) 
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             kills_at.append(time.monotonic())
+            wait_for_orphans(before)
             # A JSONL's last line may be cut short by the kill (the rerun drops it); whole files must never be.
             corrupt.update(f for f in unreadable(root / "killed") if not f.endswith(".jsonl"))
             finished.append(sum(len(results_lines(root / "killed", c)) for c in CONFIGS))
         starts_at.append(time.monotonic())
         finish(bench(server.base_url, root, "killed"))
-        killed = bodies(server, first_killed)
+        killed = samples(server, first_killed)
         # In flight: from the margin before a kill to the start of the run after it.
         in_flight = [(kill - IN_FLIGHT_MARGIN_S, min(t for t in starts_at if t > kill)) for kill in kills_at]
-        recent = bodies(server, first_killed, in_flight)
+        recent = samples(server, first_killed, in_flight)
     twice = killed - straight
     corrupt.update(unreadable(root / "killed"))
     return KillReport(
