@@ -33,13 +33,11 @@ def main() -> None:
             tasks = load_benchmark(name, limit=args.limit)
             asks = [judged_split(t) for t in tasks]
             tests = {"selection": [selection_tests(t) for t in tasks], "hidden": [t.hidden_tests for t in tasks]}
-            judged, failing = {}, 0
-            for kind, texts in tests.items():
-                jobs = [Job(t.meta["reference"], text, timeout=120, split=split)
-                        for t, text, split in zip(tasks, texts, asks, strict=True)]  # fmt: skip
-                results = sandbox.run_many(jobs)
-                judged[kind] = Counter(r.judged for r in results)
-                failing += sum(r.verdict is not Verdict.PASS for r in results if kind == "hidden")
+            results = {kind: sandbox.run_many([Job(t.meta["reference"], text, timeout=120, split=split)
+                                               for t, text, split in zip(tasks, texts, asks, strict=True)])
+                       for kind, texts in tests.items()}  # fmt: skip
+            judged = {kind: Counter(r.judged for r in rs) for kind, rs in results.items()}
+            failing = sum(r.verdict is not Verdict.PASS for r in results["hidden"])
             table.add_row(name, str(len(tasks)), str(sum(asks)), str(judged["selection"]["split"]),
                           str(judged["selection"]["shared"]), str(judged["hidden"]["split"]),
                           str(judged["hidden"]["shared"]), str(failing))  # fmt: skip

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.fixbench import run as fixbench
-from benchmarks.report import ORACLE_ROUTER, Summary, oracle_router, summarise
-from benchmarks.runner import CHEAP_COMMITTEE, read_records
+from benchmarks.report import ORACLE_ROUTER, Summary, summarise
+from benchmarks.runner import oracle_row, read_records, read_timings
 from solver.errors import InputError
 
 
@@ -48,12 +48,11 @@ def read_run(run_dir: Path, only: Sequence[str] | None = None) -> PastRun:
     if kind == "fix":
         summaries: list[Any] = [fixbench.summarise(n, rows[n]) for n in names]
     else:
-        timings = _timings(run_dir)
+        timings = read_timings(run_dir)
         # a run's wall time covers all the tasks it finished: shown only where those are the ones counted
         summaries = [summarise(n, rows[n], timings.get(n, 0.0) if finished[n] == len(common) else float("nan"))
                      for n in names]  # fmt: skip
-        if {CHEAP_COMMITTEE, "strong-alone"} <= rows.keys():
-            summaries.append(summarise(ORACLE_ROUTER, oracle_router(rows[CHEAP_COMMITTEE], rows["strong-alone"]), 0.0))
+        summaries += oracle_row(rows)
     return PastRun(run_dir.name, kind, summaries, len(common), finished)
 
 
@@ -101,11 +100,6 @@ def _kind(path: Path) -> str:
             if "task_id" in record:
                 return "tasks"
     raise InputError(f"{path}: no finished record in it")
-
-
-def _timings(run_dir: Path) -> dict[str, float]:
-    path = run_dir / "timings.json"
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _points(runs: Sequence[PastRun]) -> list[tuple[str, float, float, bool]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,7 @@ def run_bench(
     for stale in run_dir.glob("*.partial"):  # a kill between writing and renaming leaves one
         stale.unlink()
     timings_path = run_dir / "timings.json"
-    timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    timings = read_timings(run_dir)
     records = {name: read_records(run_dir / f"{name}.jsonl") for name in configs}
 
     def report_progress(name: str) -> None:
@@ -155,12 +155,23 @@ def run_bench(
         results[name] = [records[name][t.id] for t in tasks]
         write_samples(run_dir / f"{name}.samples.jsonl", results[name])
         summaries.append(summarise(name, results[name], timings.get(name, 0.0)))
-    if {CHEAP_COMMITTEE, "strong-alone"} <= results.keys():
-        oracle = oracle_router(results[CHEAP_COMMITTEE], results["strong-alone"])
-        summaries.append(summarise(ORACLE_ROUTER, oracle, 0.0))
+    summaries += oracle_row(results)
     write_report(run_dir / "report.json", summaries)
     plot(summaries, run_dir / "report.png", title=f"{run_dir.name}: {len(tasks)} tasks")
     return summaries
+
+
+def read_timings(run_dir: Path) -> dict[str, float]:
+    """Each configuration's wall time so far, summed over the sessions that ran it."""
+    path = run_dir / "timings.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def oracle_row(results: Mapping[str, Sequence[dict[str, Any]]]) -> list[Summary]:
+    """The oracle router's row (computed, not run), where the run has both configurations it is made of."""
+    if not {CHEAP_COMMITTEE, "strong-alone"} <= results.keys():
+        return []
+    return [summarise(ORACLE_ROUTER, oracle_router(results[CHEAP_COMMITTEE], results["strong-alone"]), 0.0)]
 
 
 def write_samples(path: Path, records: Sequence[dict[str, Any]]) -> None:

@@ -82,15 +82,15 @@ def load(path: Path, *, required: bool = True) -> ConfigFile | None:
     return ConfigFile(path.resolve(), values)
 
 
+def key_of(option: click.Option) -> str:
+    """An option's key in the file: its long flag without the dashes."""
+    return max(option.opts, key=len).lstrip("-")
+
+
 def settable(command: click.Command) -> dict[str, click.Option]:
     """The command's options a file or environment may set, by key."""
-    options = {}
-    for param in command.params:
-        if isinstance(param, click.Option):
-            key = max(param.opts, key=len).lstrip("-")
-            if key in SETTABLE:
-                options[key] = param
-    return options
+    options = (p for p in command.params if isinstance(p, click.Option))
+    return {key_of(o): o for o in options if key_of(o) in SETTABLE}
 
 
 def attach_environment(group: click.Group) -> None:
@@ -105,18 +105,17 @@ def default_map(config: ConfigFile | None, group: click.Group) -> dict[str, dict
     """The file's values as click's defaults, per command, each checked as its option would check a flag."""
     if config is None:
         return {}
-    commands = {name: c for name, c in group.commands.items() if settable(c)}
+    commands = {name: (c, options) for name, c in group.commands.items() if (options := settable(c))}
     shared = {k: v for k, v in config.values.items() if k not in commands}
     for key in shared:
-        if not any(key in settable(c) for c in commands.values()):
+        if not any(key in options for _, options in commands.values()):
             raise InputError(f"{config.path}: unknown key {key!r}: it may set {', '.join(SETTABLE)}, and "
                              f"[{'], ['.join(commands)}] tables of them")  # fmt: skip
     result = {}
-    for name, command in commands.items():
+    for name, (command, options) in commands.items():
         own = config.values.get(name, {})
         if not isinstance(own, dict):
             raise InputError(f"{config.path}: {name} must be a table of {name}'s settings")
-        options = settable(command)
         if unknown := sorted(own.keys() - options.keys()):
             raise InputError(f"{config.path}: [{name}] has no key {unknown[0]!r}: it may set {', '.join(options)}")
         merged = {k: v for k, v in shared.items() if k in options} | own
@@ -169,6 +168,5 @@ def source(ctx: click.Context, option: click.Option, config: ConfigFile | None) 
         return f"env {option.envvar}"
     if found is ParameterSource.DEFAULT_MAP and config is not None:
         table = ctx.info_name or ""
-        key = max(option.opts, key=len).lstrip("-")
-        return f"{config.label} [{table}]" if key in config.values.get(table, {}) else config.label
+        return f"{config.label} [{table}]" if key_of(option) in config.values.get(table, {}) else config.label
     return "default"
