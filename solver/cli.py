@@ -62,13 +62,34 @@ def _setup_logging(verbose: bool, debug: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-@click.group()
+class CommitteeGroup(click.Group):
+    """The command group, which looks for the settings file where the command works: `committee fix --repo DIR`
+    (or `committee config fix --repo DIR`) reads DIR's, as the same command run from DIR would."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["settings_from"] = named_repo(args) or Path.cwd()
+        return super().parse_args(ctx, args)
+
+
+def named_repo(args: list[str]) -> Path | None:
+    """The folder a fix command's --repo names in ``args`` (the raw command line, before click parses it)."""
+    if "fix" not in args:
+        return None
+    for arg, value in zip(args, [*args[1:], None], strict=True):
+        if arg == "--repo" and value is not None:
+            return Path(value)
+        if arg.startswith("--repo="):
+            return Path(arg.removeprefix("--repo="))
+    return None
+
+
+@click.group(cls=CommitteeGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what is happening.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               envvar="COMMITTEE_CONFIG", show_envvar=True, default=None,
               help="Settings file (committee.toml, or a pyproject.toml's [tool.committee]); default: the nearest "
-                   "one from here up to the repository's root.")  # fmt: skip
+                   "one from here (for fix, from its --repo) up to the repository's root.")  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: bool, config_path: Path | None) -> None:
     """Solve code tasks with many cheap model samples checked by real tests; escalate only when none passes.
@@ -78,7 +99,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, config_path: Path | None
     """
     State.debug = debug
     _setup_logging(verbose, debug)
-    ctx.obj = settings.load(config_path) if config_path else settings.find(Path.cwd())
+    ctx.obj = settings.load(config_path) if config_path else settings.find(ctx.meta["settings_from"].resolve())
     ctx.default_map = settings.default_map(ctx.obj, cli)
 
 

@@ -73,6 +73,20 @@ def test_pyproject_is_found_from_a_subfolder_up_to_the_repository_root(tmp_path:
     assert explicit["settings"]["samples"] == {"value": "9", "source": "committee.toml"}
 
 
+def test_fix_reads_the_settings_of_the_repository_it_is_given(tmp_path: Path) -> None:
+    here, repo = tmp_path / "elsewhere", tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    here.mkdir()
+    (repo / "pyproject.toml").write_text('[tool.committee]\nsamples = 4\n[tool.committee.fix]\ntest-cmd = "pytest t"\n')
+    (here / "committee.toml").write_text("samples = 9\n")  # the current directory's is not the repository's
+    for repo_args in (["--repo", "../repo"], [f"--repo={repo}"]):
+        got = shown(here, "fix", *repo_args)
+        assert got["file"] == str(repo / "pyproject.toml"), repo_args
+        assert got["settings"]["samples"] == {"value": "4", "source": "pyproject.toml [tool.committee]"}
+        assert got["settings"]["test-cmd"]["value"] == "pytest t"
+    assert shown(here, "solve")["settings"]["samples"]["value"] == "9"  # other commands: where they are run
+
+
 def test_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "committee.toml").write_text('cache = ".committee-cache"\n')
