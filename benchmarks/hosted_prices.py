@@ -12,6 +12,7 @@ hour of the day). Needs Docker and the sandbox image, no model.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,10 +42,11 @@ def main() -> None:
                 f.write(json.dumps({"task_id": task_id, "entry_point": name, "prompt": prompt, "test": test}) + "\n")
         (folder / "committee.toml").write_text(
             f'cheap = "openai/gpt-4o-mini@{server.base_url}"\nstrong = "deepseek/deepseek-chat@{server.base_url}"\n'
-            'samples = 1\ncache = "cache"\ncontainers = 1\n'
+            "samples = 1\ncontainers = 1\n"
         )
         for args in (["config", "solve"], ["solve", "tasks.jsonl", "--out", "results.jsonl"]):
-            done = subprocess.run([sys.executable, "-m", "solver", *args], cwd=folder, text=True, capture_output=True)
+            done = subprocess.run([sys.executable, "-m", "solver", *args], cwd=folder, text=True, capture_output=True,
+                                  env={**os.environ, "COMMITTEE_CACHE": str(folder / "cache")})  # fmt: skip
             print(done.stdout + "\n".join(line for line in done.stderr.splitlines() if line.startswith("prices:")))
             if done.returncode:
                 sys.exit(done.stderr)

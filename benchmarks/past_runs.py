@@ -1,4 +1,5 @@
-"""Finished runs read back from their run directories, for `committee report`: no model, no sandbox, no writes.
+"""Finished runs read back from their run directories, for `committee report`: no model, no sandbox, and the
+records are never rewritten (the report writes only its plot).
 
 Each configuration is summarised on the tasks every configuration of its run has finished, so a stopped run's rows
 still compare (a cost fraction over different tasks would not mean anything); the title says how many those are.

@@ -107,7 +107,9 @@ CHUNK_TASKS = 16
 """Tasks every configuration runs before the next ones start. The configurations share most of their model calls
 (each ablation row adds one lever to another), and on a fresh machine the response cache holds only the calls of
 the session that made them: run configuration by configuration, a run split across sessions pays for every
-configuration in full; chunk by chunk, each chunk's later configurations find the earlier ones' calls cached."""
+configuration in full; chunk by chunk, each chunk's later configurations find the earlier ones' calls cached. A
+chunk holds at least four times the tasks the committee keeps in flight (``--parallel``), so that a wide cluster's
+pool is not drained at every chunk's end."""
 
 
 def run_bench(
@@ -132,9 +134,10 @@ def run_bench(
 
     for name in configs:
         report_progress(name)
-    for start in range(0, len(tasks), CHUNK_TASKS):
+    chunk = max(CHUNK_TASKS, 4 * committee.max_in_flight)
+    for start in range(0, len(tasks), chunk):
         for name, config in configs.items():
-            todo = [t for t in tasks[start : start + CHUNK_TASKS] if t.id not in records[name]]
+            todo = [t for t in tasks[start : start + chunk] if t.id not in records[name]]
             if name == ORACLE:
                 todo = [replace(t, tests=t.hidden_tests) for t in todo]
             if not todo:

@@ -64,7 +64,9 @@ def _setup_logging(verbose: bool, debug: bool) -> None:
 
 class CommitteeGroup(click.Group):
     """The command group, which looks for the settings file where the command works: `committee fix --repo DIR`
-    (or `committee config fix --repo DIR`) reads DIR's, as the same command run from DIR would."""
+    (or `committee config fix --repo DIR`) reads DIR's, as the same command run from DIR would. The group's
+    callback, which reads the file, runs before click parses the command's own options, so this reads --repo
+    from the raw command line."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["settings_from"] = named_repo(args) or Path.cwd()
@@ -72,15 +74,19 @@ class CommitteeGroup(click.Group):
 
 
 def named_repo(args: list[str]) -> Path | None:
-    """The folder a fix command's --repo names in ``args`` (the raw command line, before click parses it)."""
-    if "fix" not in args:
+    """The folder the last --repo of a `fix` or `config fix` command line names (click keeps the last one too)."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):  # the group's own options
+        rest = rest[2:] if rest[0] == "--config" else rest[1:]
+    if rest[:1] != ["fix"] and rest[:2] != ["config", "fix"]:
         return None
-    for arg, value in zip(args, [*args[1:], None], strict=True):
+    found = None
+    for arg, value in zip(rest, [*rest[1:], None], strict=True):
         if arg == "--repo" and value is not None:
-            return Path(value)
-        if arg.startswith("--repo="):
-            return Path(arg.removeprefix("--repo="))
-    return None
+            found = value
+        elif arg.startswith("--repo="):
+            found = arg.removeprefix("--repo=")
+    return Path(found) if found is not None else None
 
 
 @click.group(cls=CommitteeGroup)
@@ -100,7 +106,8 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, config_path: Path | None
     State.debug = debug
     _setup_logging(verbose, debug)
     ctx.obj = settings.load(config_path) if config_path else settings.find(ctx.meta["settings_from"].resolve())
-    ctx.default_map = settings.default_map(ctx.obj, cli)
+    ctx.default_map, ctx.meta["settings_errors"] = settings.default_map(ctx.obj, cli)
+    settings.refuse(ctx.meta["settings_errors"], ctx.invoked_subcommand)
 
 
 def model_options(f: Any) -> Any:
@@ -598,6 +605,7 @@ def config(ctx: click.Context, command: str, args: tuple[str, ...], as_json: boo
     Each comes from a flag among ARGS (`committee config fix --samples 3`), a COMMITTEE_ variable, the settings file
     or the default."""
     chosen = cli.commands[command]
+    settings.refuse(ctx.meta["settings_errors"], command)
     run = chosen.make_context(command, list(args), parent=ctx.find_root(), resilient_parsing=True)
     found: settings.ConfigFile | None = ctx.find_object(settings.ConfigFile)
     rows = {key: (_shown(run.params.get(option.name or "")), settings.source(run, option, found))

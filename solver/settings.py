@@ -9,11 +9,14 @@ A file's top-level keys apply to every command with that option; a ``[tool.commi
 
 The file may be a pull request's (the GitHub Action runs ``committee fix`` in its checkout), so it is read as input
 from anyone:
-- it may set only SETTABLE: no key widens what a patch may touch (``--allow-config-edits``) or says where output goes;
+- it may set only SETTABLE: no key widens what a patch may touch (``--allow-config-edits``) or says where output goes
+  (nor the response cache: links in a folder it names would send the cache's writes, and reads, out of the
+  repository, and answers it ships would be read as the model's);
 - a model spec in it may not name an API key variable (``?key=ENV``): the key would go to whatever URL the file
   names; keys are named by flags and environment variables, which the user controls. Nor a local model by its path:
   the model file could be the pull request's, crafted for the host's model server;
-- its paths are relative to it and stay inside its directory (symlinks resolved).
+- its paths are relative to the folder it was found in and stay inside it (symlinks resolved, the file's own too);
+- each value has its flag's type (a number for ``samples``, true or false for a switch) and passes its flag's checks.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from solver.local import KNOWN_MODELS
 
 SETTABLE = (
     "cheap", "strong", "price", "gpu-hour", "samples", "batch", "repair", "repair-history", "strong-tests",
-    "agree-on-pass", "strong-judge", "budget", "router", "gate", "containers", "parallel", "cache", "test-cmd", "base",
+    "agree-on-pass", "strong-judge", "budget", "router", "gate", "containers", "parallel", "test-cmd", "base",
 )  # fmt: skip
 """The options a file or an environment variable may set (named by their long flag, without the dashes)."""
 
@@ -46,8 +49,13 @@ def environment_variable(key: str) -> str:
 @dataclass(frozen=True)
 class ConfigFile:
     path: Path
+    """Where it was found (a link is not followed here: its paths stay inside this folder, not the target's)."""
     values: dict[str, Any]
     """The committee table as written: keys, and command tables."""
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent.resolve()
 
     @property
     def label(self) -> str:
@@ -72,14 +80,15 @@ def load(path: Path, *, required: bool = True) -> ConfigFile | None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise InputError(f"{path}: not a readable TOML file ({e})") from None
-    values = data if path.name != "pyproject.toml" else data.get("tool", {}).get("committee")
+    tool = data.get("tool", {})
+    values = data if path.name != "pyproject.toml" else tool.get("committee") if isinstance(tool, dict) else None
     if values is None:
         if required:
             raise InputError(f"{path}: no [tool.committee] table")
         return None
     if not isinstance(values, dict):
         raise InputError(f"{path}: [tool.committee] must be a table")
-    return ConfigFile(path.resolve(), values)
+    return ConfigFile(path.absolute(), values)
 
 
 def key_of(option: click.Option) -> str:
@@ -101,17 +110,19 @@ def attach_environment(group: click.Group) -> None:
             option.show_envvar = True
 
 
-def default_map(config: ConfigFile | None, group: click.Group) -> dict[str, dict[str, Any]]:
-    """The file's values as click's defaults, per command, each checked as its option would check a flag."""
+def default_map(config: ConfigFile | None, group: click.Group) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The file's values as click's defaults, per command, each checked as its option would check a flag; and what
+    is wrong with them, per command (``samples = 500`` is fine for solve, not for fix: only fix refuses to run).
+    A key no command takes, or a table that is not one, is wrong for all: raised here."""
     if config is None:
-        return {}
+        return {}, {}
     commands = {name: (c, options) for name, c in group.commands.items() if (options := settable(c))}
     shared = {k: v for k, v in config.values.items() if k not in commands}
     for key in shared:
         if not any(key in options for _, options in commands.values()):
             raise InputError(f"{config.path}: unknown key {key!r}: it may set {', '.join(SETTABLE)}, and "
                              f"[{'], ['.join(commands)}] tables of them")  # fmt: skip
-    result = {}
+    result, errors = {}, {}
     for name, (command, options) in commands.items():
         own = config.values.get(name, {})
         if not isinstance(own, dict):
@@ -119,19 +130,33 @@ def default_map(config: ConfigFile | None, group: click.Group) -> dict[str, dict
         if unknown := sorted(own.keys() - options.keys()):
             raise InputError(f"{config.path}: [{name}] has no key {unknown[0]!r}: it may set {', '.join(options)}")
         merged = {k: v for k, v in shared.items() if k in options} | own
-        result[name] = {options[k].name: _checked(config, name, command, options[k], k, v) for k, v in merged.items()}
-    return {name: values for name, values in result.items() if values}
+        try:
+            result[name] = {options[k].name: _checked(config, name, command, options[k], k, v)
+                            for k, v in merged.items()}  # fmt: skip
+        except InputError as e:
+            errors[name] = str(e)
+    return {name: values for name, values in result.items() if values}, errors
+
+
+def refuse(errors: dict[str, str], command: str | None) -> None:
+    """Raise what ``default_map`` found wrong with the file for ``command``, the one about to run."""
+    if command in errors:
+        raise InputError(errors[command])
 
 
 def _checked(config: ConfigFile, name: str, command: click.Command, option: click.Option, key: str,
              value: Any) -> Any:  # fmt: skip
+    table = f" [{name}]" if key in config.values.get(name, {}) else f" (for committee {name})"
     where = f"{config.path}: {key} = {value!r}"
-    if option.multiple and not isinstance(value, list):
-        raise InputError(f"{where}: give a list, e.g. {key} = [{value!r}]")
+    if wanted := _wrong_type(option, value):
+        example = f", e.g. {key} = [{value!r}]" if option.multiple and isinstance(value, str) else ""
+        raise InputError(f"{where}{table}: give {wanted}{example}")
     if isinstance(option.type, click.Path):
         value = _inside(config, where, value)
+    if key == "strong" and value == "none":
+        return value
     if key in SPEC_KEYS:
-        if not isinstance(value, str) or "?key=" in value:
+        if "?key=" in value:
             raise InputError(f"{where}: a file may not name an API key variable (a pull request could send the key "
                              f"anywhere); give this model with --{key} or {environment_variable(key)}")  # fmt: skip
         try:
@@ -144,14 +169,29 @@ def _checked(config: ConfigFile, name: str, command: click.Command, option: clic
     try:
         option.type_cast_value(click.Context(command, info_name=name), value)
     except click.BadParameter as e:
-        raise InputError(f"{where}: {e.message}") from None
+        raise InputError(f"{where}{table}: {e.message}") from None
     return value
+
+
+def _wrong_type(option: click.Option, value: Any) -> str | None:
+    """What TOML type the option needs, if ``value`` is not of it (click would cast 3.7 to 3, or [3] to '[3]')."""
+    if option.multiple:
+        ok, wanted = isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
+    elif isinstance(option.type, click.types.BoolParamType):
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif isinstance(option.type, click.types.IntParamType):
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(option.type, click.types.FloatParamType):
+        ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    else:
+        ok, wanted = isinstance(value, str), "a string"
+    return None if ok else wanted
 
 
 def _inside(config: ConfigFile, where: str, value: Any) -> str:
     """A path from the file, relative to it, that stays inside its directory."""
-    folder = config.path.parent
-    if not isinstance(value, str) or Path(value).is_absolute():
+    folder = config.folder
+    if Path(value).is_absolute():
         raise InputError(f"{where}: give a path relative to {folder} (for one elsewhere use a flag or variable)")
     path = (folder / value).resolve()
     if not path.is_relative_to(folder):
@@ -163,7 +203,7 @@ def source(ctx: click.Context, option: click.Option, config: ConfigFile | None) 
     """Where an option's value came from, as ``committee config`` shows it."""
     found = ctx.get_parameter_source(option.name or "")
     if found is ParameterSource.COMMANDLINE:
-        return "flag " + max(option.opts, key=len)
+        return "flag --" + key_of(option)
     if found is ParameterSource.ENVIRONMENT:
         return f"env {option.envvar}"
     if found is ParameterSource.DEFAULT_MAP and config is not None:

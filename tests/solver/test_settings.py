@@ -89,8 +89,43 @@ def test_fix_reads_the_settings_of_the_repository_it_is_given(tmp_path: Path) ->
 
 def test_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
-    (tmp_path / "committee.toml").write_text('cache = ".committee-cache"\n')
-    assert shown(tmp_path / "sub")["settings"]["cache"]["value"] == str(tmp_path / ".committee-cache")
+    (tmp_path / "gate.json").write_text("{}")
+    (tmp_path / "committee.toml").write_text('gate = "gate.json"\n')
+    assert shown(tmp_path / "sub")["settings"]["gate"]["value"] == str(tmp_path / "gate.json")
+
+
+def test_a_linked_file_keeps_its_paths_inside_the_folder_it_was_found_in(tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / ".git").mkdir(parents=True)
+    outside.mkdir()
+    for folder in (repo, outside):
+        (folder / "gate.json").write_text("{}")
+    (repo / "committee.toml").symlink_to(outside / "committee.toml")  # a pull request's link out of the repository
+    (outside / "committee.toml").write_text('gate = "gate.json"\n')
+    assert shown(repo)["settings"]["gate"]["value"] == str(repo / "gate.json")
+    (outside / "committee.toml").write_text('gate = "../outside/gate.json"\n')
+    done = committee("config", "solve", cwd=repo)
+    assert done.returncode == 1 and f"the path leaves {repo}" in done.stderr, done.stderr
+
+
+def test_each_value_has_its_flags_type_and_limits_for_the_command_that_runs(tmp_path: Path) -> None:
+    (tmp_path / "committee.toml").write_text('strong = "none"\nsamples = 500\n')
+    got = shown(tmp_path, "solve")["settings"]  # 500 is within solve's limit; fix's is 100
+    assert got["strong"]["value"] == "none" and got["samples"]["value"] == "500"
+    done = committee("config", "fix", cwd=tmp_path)
+    assert done.returncode == 1 and "samples = 500 (for committee fix): 500 is not in the range" in done.stderr
+    for content, message in [
+        ("samples = 3.7\n", "samples = 3.7 (for committee solve): give a whole number"),
+        ("samples = true\n", "give a whole number"),
+        ("repair-history = 1\n", "repair-history = 1 (for committee solve): give true or false"),
+        ('[fix]\ntest-cmd = ["pytest", "-x"]\n', "test-cmd = ['pytest', '-x'] [fix]: give a string"),
+        ("price = [1, 2]\n", "give a list of strings"),
+        ("cheap = 5\n", "cheap = 5 (for committee solve): give a string"),
+    ]:
+        (tmp_path / "committee.toml").write_text(content)
+        done = committee("config", "fix" if "[fix]" in content else "solve", cwd=tmp_path)
+        assert done.returncode == 1 and message in done.stderr, (content, done.stderr)
+        assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -98,12 +133,14 @@ def test_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
     [
         ('strong = "gpt-4o@https://collector.example/v1?key=OPENAI_API_KEY"\n', "may not name an API key variable"),
         ('cheap = "local:model.gguf"\n', "not a path"),
-        ('cache = "/root/.ssh"\n', "give a path relative to"),
-        ('cache = "../../elsewhere"\n', "the path leaves"),
-        ('cache = "link/responses"\n', "the path leaves"),  # link -> / : resolved before the check
+        ('router = "/root/.ssh/id_rsa"\n', "give a path relative to"),
+        ('router = "../../elsewhere"\n', "the path leaves"),
+        ('router = "link/etc/passwd"\n', "the path leaves"),  # link -> / : resolved before the check
+        ('cache = ".c"\n', "unknown key 'cache'"),  # links in it would take the cache's writes out
+        ("fix = 1\n", "fix must be a table"),
         ("allow-config-edits = true\n", "unknown key 'allow-config-edits'"),
         ("[fix]\nbatch = 2\n", "[fix] has no key 'batch'"),
-        ("samples = 5000\n", "samples = 5000: 5000 is not in the range"),
+        ("samples = 5000\n", "samples = 5000 (for committee solve): 5000 is not in the range"),
         ('cheap = "nonsense"\n', "model 'nonsense' not understood"),
         ("samples = \n", "not a readable TOML file"),
     ],
@@ -113,6 +150,8 @@ def test_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
         "absolute-path",
         "dotdot",
         "symlink-out",
+        "cache",
+        "not-a-table",
         "widening-key",
         "wrong-table",
         "out-of-range",
@@ -137,7 +176,7 @@ def test_a_key_named_by_the_user_still_works(tmp_path: Path) -> None:
 
 
 def test_the_file_drives_a_run(tmp_path: Path) -> None:
-    """committee solve with its models, samples and cache from committee.toml only (no model flag)."""
+    """committee solve with its models and samples from committee.toml only (no model flag)."""
     tasks = tmp_path / "tasks.jsonl"
     tasks.write_text(json.dumps({
         "task_id": "demo/0", "entry_point": "double", "test": "def check(candidate):\n    assert candidate(5) == 10\n",
@@ -146,9 +185,10 @@ def test_the_file_drives_a_run(tmp_path: Path) -> None:
     with fake_openai(hosted_pair) as server:
         (tmp_path / "committee.toml").write_text(
             f'cheap = "openai/gpt-4o-mini@{server.base_url}"\nstrong = "deepseek/deepseek-chat@{server.base_url}"\n'
-            'samples = 1\ncache = "cache"\ncontainers = 1\n'
+            "samples = 1\ncontainers = 1\n"
         )
-        done = committee("solve", "tasks.jsonl", "--out", "out.jsonl", cwd=tmp_path)
+        done = committee("solve", "tasks.jsonl", "--out", "out.jsonl", cwd=tmp_path,
+                         env={"COMMITTEE_CACHE": str(tmp_path / "cache")})  # fmt: skip
     assert done.returncode == 0, done.stderr
     (record,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [(c["tier"], c["model"]) for c in record["calls"]] == [("cheap", "openai/gpt-4o-mini"),
@@ -168,25 +208,44 @@ ACTION_STEP = Path(__file__).parents[2] / ".github-action" / "fix.sh"
 def test_the_action_leaves_empty_inputs_to_the_settings_file(
     tmp_path: Path, content: str, strong: str, expected: str | None
 ) -> None:
-    """The Action's step script with a stand-in `committee fix` that logs its arguments (`config` is the real one)."""
-    repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
-    repo.mkdir(), bin_dir.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / "committee.toml").write_text(content + "samples = 3\n")
-    (bin_dir / "committee").write_text(
-        f'#!/bin/sh\n[ "$1" = config ] && exec {sys.executable} -m solver "$@"\necho "$@" > "$ARGS_LOG"\nexit 3\n'
-    )
-    (bin_dir / "committee").chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ARGS_LOG": str(tmp_path / "args"), "RUNNER_TEMP": str(tmp_path),
-           "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-           "TEST_CMD": "", "CHEAP": "", "STRONG": strong, "SAMPLES": "", "BASE": "main", "RUN_ID": "7"}  # fmt: skip
-    done = committee_step(repo, env)
+    done = action_step(tmp_path, content + "samples = 3\n", strong, exit_code=3)
     assert done.returncode == 0, done.stderr  # not fixed: the Action's job does not fail for it
     args = (tmp_path / "args").read_text().split()
     assert args[:3] == ["fix", "--commit", "committee/fix-7"] and "--samples" not in args
     assert (args[args.index("--strong") + 1] if "--strong" in args else None) == expected
     assert (tmp_path / "output").read_text() == "status=not fixed\n"
     assert "samples" in done.stdout and "committee.toml" in done.stdout  # the log shows the settings and their sources
+
+
+def test_the_action_says_nothing_to_fix_and_stops_on_a_broken_settings_file(tmp_path: Path) -> None:
+    done = action_step(tmp_path, "samples = 3\n", "", exit_code=0, summary="### committee fix: nothing to fix\n")
+    assert done.returncode == 0 and (tmp_path / "output").read_text() == "status=nothing to fix\n", done.stderr
+    (tmp_path / "args").unlink()
+    done = action_step(tmp_path, "samples = 3.5\n", "", exit_code=0)  # the check of the strong tier's source fails
+    assert done.returncode != 0 and "give a whole number" in done.stderr
+    assert not (tmp_path / "args").exists()  # committee fix never ran (with the local strong model)
+
+
+def action_step(
+    tmp_path: Path, content: str, strong: str, *, exit_code: int, summary: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The Action's step script with a stand-in `committee fix` that logs its arguments and writes ``summary``
+    (`config` is the real one)."""
+    repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
+    repo.mkdir(exist_ok=True), bin_dir.mkdir(exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "committee.toml").write_text(content)
+    (tmp_path / "summary.md").write_text(summary)
+    (bin_dir / "committee").write_text(
+        f'#!/bin/sh\n[ "$1" = config ] && exec {sys.executable} -m solver "$@"\necho "$@" > "$ARGS_LOG"\n'
+        f'cp "{tmp_path / "summary.md"}" "$RUNNER_TEMP/committee-summary.md"\nexit {exit_code}\n'
+    )
+    (bin_dir / "committee").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ARGS_LOG": str(tmp_path / "args"), "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary"),
+           "TEST_CMD": "", "CHEAP": "", "STRONG": strong, "SAMPLES": "", "BASE": "main", "RUN_ID": "7"}  # fmt: skip
+    (tmp_path / "output").unlink(missing_ok=True)
+    return committee_step(repo, env)
 
 
 def committee_step(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
