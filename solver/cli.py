@@ -286,6 +286,10 @@ def solve(tasks_file: Path, out: Path | None, **options: Any) -> None:
         raise CommitteeError(f"every task ended in an infra error (see {out}): check the endpoints and Docker")
 
 
+BENCH_FIX_DEFAULTS = {"samples": 5, "repair": 1}
+"""`committee bench fix` runs with `committee fix`'s defaults, not solve's."""
+
+
 @cli.command()
 @click.argument("benchmark", type=click.Choice([*BENCHMARKS, "fix"]))
 @click.option("--limit", type=click.IntRange(1), default=None, help="First N tasks only.")
@@ -325,7 +329,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
     if benchmark == "fix":
         if oracle:
             raise click.UsageError("bench fix has no --oracle: its scoring suite is the repository's own")
-        for name, fix_default in (("samples", 5), ("repair", 1)):  # `committee fix`'s defaults, not solve's
+        for name, fix_default in BENCH_FIX_DEFAULTS.items():
             if ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT:
                 options[name] = fix_default
         _bench_fix(limit, task_ids, run_id, runs_dir, ablate=ablate, only=only, **options)
@@ -610,6 +614,8 @@ def config(ctx: click.Context, command: str, args: tuple[str, ...], as_json: boo
     found: settings.ConfigFile | None = ctx.find_object(settings.ConfigFile)
     rows = {key: (_shown(run.params.get(option.name or "")), settings.source(run, option, found))
             for key, option in settings.settable(chosen).items()}  # fmt: skip
+    if command == "bench" and run.params.get("benchmark") == "fix":
+        rows |= {k: (str(v), "default (bench fix)") for k, v in BENCH_FIX_DEFAULTS.items() if rows[k][1] == "default"}
     if as_json:
         file = str(found.path) if found else None
         click.echo(json.dumps({"file": file, "settings": {k: {"value": v, "source": src}

@@ -57,6 +57,8 @@ def test_the_table_reads_as_a_user_expects(tmp_path: Path) -> None:
     assert any(line.split() == ["samples", "7", "committee.toml"] for line in lines)
     assert any(line.split() == ["batch", "2", "flag", "--batch"] for line in lines)
     assert any(line.split() == ["budget", "(none)", "default"] for line in lines)
+    fix = shown(tmp_path, "bench", "fix")["settings"]  # bench fix runs with fix's defaults, as it says
+    assert fix["repair"] == {"value": "1", "source": "default (bench fix)"} and fix["samples"]["value"] == "7"
 
 
 def test_pyproject_is_found_from_a_subfolder_up_to_the_repository_root(tmp_path: Path) -> None:
