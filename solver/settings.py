@@ -189,7 +189,7 @@ def _wrong_type(option: click.Option, value: Any) -> str | None:
 
 
 def _inside(config: ConfigFile, where: str, value: Any) -> str:
-    """A path from the file, relative to it, that stays inside its directory."""
+    """A path from the file, relative to the folder it was found in, that stays inside that folder."""
     folder = config.folder
     if Path(value).is_absolute():
         raise InputError(f"{where}: give a path relative to {folder} (for one elsewhere use a flag or variable)")
