@@ -57,6 +57,10 @@ class ConfigFile:
     def folder(self) -> Path:
         return self.path.parent.resolve()
 
+    def in_table(self, command: str, key: str) -> bool:
+        """Whether ``key`` is set in ``command``'s own table, not at the top."""
+        return key in self.values.get(command, {})
+
     @property
     def label(self) -> str:
         return f"{self.path.name} [tool.committee]" if self.path.name == "pyproject.toml" else self.path.name
@@ -146,7 +150,7 @@ def refuse(errors: dict[str, str], command: str | None) -> None:
 
 def _checked(config: ConfigFile, name: str, command: click.Command, option: click.Option, key: str,
              value: Any) -> Any:  # fmt: skip
-    table = f" [{name}]" if key in config.values.get(name, {}) else f" (for committee {name})"
+    table = f" [{name}]" if config.in_table(name, key) else f" (for committee {name})"
     where = f"{config.path}: {key} = {value!r}"
     if wanted := _wrong_type(option, value):
         example = f", e.g. {key} = [{value!r}]" if option.multiple and isinstance(value, str) else ""
@@ -208,5 +212,5 @@ def source(ctx: click.Context, option: click.Option, config: ConfigFile | None) 
         return f"env {option.envvar}"
     if found is ParameterSource.DEFAULT_MAP and config is not None:
         table = ctx.info_name or ""
-        return f"{config.label} [{table}]" if key_of(option) in config.values.get(table, {}) else config.label
+        return f"{config.label} [{table}]" if config.in_table(table, key_of(option)) else config.label
     return "default"
