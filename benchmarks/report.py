@@ -56,6 +56,9 @@ class Summary:
     """Calls of a model with no known price: the costs leave them out, and say so."""
     price_bases: str = ""
     """How each tier's calls were priced, e.g. "cheap: stand-in; strong: list" (``solver.prices``)."""
+    rescored: int = 0
+    """Records that are another run's choices scored on these hidden tests (``benchmarks.rescore``): they keep no
+    sample but the chosen one, so the row has no cheap pass@1, and no wall time of its own."""
 
     @property
     def pass_at_1(self) -> float:
@@ -87,6 +90,7 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
             bases[call["tier"]].add(call.get("price_basis") or "not recorded")
     with_tests = [r for r in records if r.get("selection", "given") in ("given", "prose") and r["solved"]]
     cheap = [r["hidden_by_tier"]["cheap"] for r in records if r.get("hidden_by_tier", {}).get("cheap")]
+    rescored = sum("rescored_from" in r for r in records)
     return Summary(
         config=config,
         tasks=len(records),
@@ -99,12 +103,12 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         strong_cost=cost["strong"],
         samples=sum(r["samples"] for r in records),
         infra_errors=sum(r["verdict"] == "INFRA_ERROR" or r["hidden"] == "INFRA_ERROR" for r in records),
-        wall_s=wall_s,
+        wall_s=float("nan") if rescored else wall_s,
         tests_given=sum(r.get("selection", "given") == "given" for r in records),
         tests_from_prose=sum(r.get("selection") == "prose" for r in records),
         selected_with_tests=len(with_tests),
         selected_with_tests_passed=sum(r["hidden"] == "PASS" for r in with_tests),
-        cheap_pass_at_1=sum(c / n for n, c in cheap) / len(cheap) if cheap else None,
+        cheap_pass_at_1=sum(c / n for n, c in cheap) / len(cheap) if cheap and not rescored else None,
         cheap_any=sum(c > 0 for _, c in cheap),
         calls=sum(len(r["calls"]) for r in records),
         cached_calls=sum(bool(call.get("cached")) for r in records for call in r["calls"]),
@@ -113,6 +117,7 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         unsure=sum(bool(r.get("unsure")) and bool(r["solved"]) for r in records),
         unpriced_calls=sum(call.get("price_basis") == "unpriced" for r in records for call in r["calls"]),
         price_bases="; ".join(f"{tier}: {', '.join(sorted(b))}" for tier, b in bases.items() if b),
+        rescored=rescored,
     )
 
 
@@ -162,6 +167,19 @@ def price_note(summaries: Sequence[Summary]) -> str:
     if any(s.unpriced_calls for s in summaries):
         note += "\nunpriced: calls of a model with no known price, left out of the costs (give one with --price)"
     return note
+
+
+def rescore_note(summaries: Sequence[Summary]) -> str:
+    """A line under the tables where rows hold another run's choices, scored on this run's hidden tests."""
+    if not (most := max((s.rescored for s in summaries), default=0)):
+        return ""
+    return (f"rescored: up to {most} records a row are another run's choices scored on these hidden tests "
+            "(benchmarks.rescore); such rows show no cheap pass@1 and no wall time")  # fmt: skip
+
+
+def table_notes(summaries: Sequence[Summary]) -> str:
+    """The lines under the run's table: what its columns mean, how it was priced, what was rescored."""
+    return "\n".join(filter(None, (TABLE_NOTES, price_note(summaries), rescore_note(summaries))))
 
 
 def _baselines(summaries: Sequence[Summary], runs: Sequence[str] | None, baseline: str) -> list[Summary | None]:

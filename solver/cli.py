@@ -335,7 +335,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         _bench_fix(limit, task_ids, run_id, runs_dir, ablate=ablate, only=only, **options)
         return
     from benchmarks.datasets import load_benchmark
-    from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, price_note, print_table, table
+    from benchmarks.report import ABLATION_NOTES, ablation_table, print_table, table, table_notes
     from benchmarks.runner import ablation, configurations, run_bench
 
     tasks = load_benchmark(benchmark, limit=limit, ids=task_ids.split(",") if task_ids else None)
@@ -361,7 +361,7 @@ def bench(ctx: click.Context, benchmark: str, limit: int | None, task_ids: str |
         started = time.monotonic()
         summaries = run_bench(committee, tasks, run_dir, configs, progress=progress)
     print_table(table(summaries, title=f"{benchmark}: {len(tasks)} tasks, scored on hidden tests"))
-    console.print(TABLE_NOTES + "\n" + price_note(summaries), style="dim", highlight=False)
+    console.print(table_notes(summaries), style="dim", highlight=False)
     if ablate:
         print_table(ablation_table(summaries, title=f"{benchmark}: {len(tasks)} tasks, the levers one at a time"))
         console.print(ABLATION_NOTES, style="dim", highlight=False)
@@ -648,7 +648,7 @@ def report(run_dirs: tuple[Path, ...], only: str | None, plot_path: Path) -> Non
     no sandbox. Each run's rows count the tasks all its configurations finished."""
     from benchmarks.fixbench.run import markdown, table_rows
     from benchmarks.past_runs import plot_runs, read_runs, title
-    from benchmarks.report import ABLATION_NOTES, TABLE_NOTES, ablation_table, price_note, print_table, table
+    from benchmarks.report import ABLATION_NOTES, ablation_table, print_table, table, table_notes
 
     runs = read_runs(run_dirs, only.split(",") if only else None)
     if runs[0].kind == "fix":
@@ -659,7 +659,7 @@ def report(run_dirs: tuple[Path, ...], only: str | None, plot_path: Path) -> Non
         names = [r.name for r in runs for _ in r.summaries] if len(runs) > 1 else None
         heading = "; ".join(title(r) for r in runs) + ", scored on hidden tests"
         print_table(table(rows, title=heading, runs=names))
-        console.print(TABLE_NOTES + "\n" + price_note(rows), style="dim", highlight=False)
+        console.print(table_notes(rows), style="dim", highlight=False)
         if any(s.config.startswith("+") for s in rows):
             print_table(ablation_table(rows, title="the levers one at a time", runs=names))
             console.print(ABLATION_NOTES, style="dim", highlight=False)
