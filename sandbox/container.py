@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 LABEL = "committee.sandbox"
 OWNER_LABEL = "committee.owner"
+CPUS_LABEL = "committee.cpus"
+"""The CPUs a container is pinned to, for pools that pin the next ones (Docker's list does not show its cpuset)."""
 STDOUT, STDERR = 1, 2
 
 
@@ -56,7 +59,7 @@ def owner_id() -> str:
 
 
 class Container:
-    def __init__(self, client: docker.DockerClient, image: str, limits: Limits) -> None:
+    def __init__(self, client: docker.DockerClient, image: str, limits: Limits, *, cpus: tuple[int, ...] = ()) -> None:
         self.limits = limits
         self._client = client
         host_config = client.api.create_host_config(
@@ -76,13 +79,14 @@ class Container:
             auto_remove=True,
             log_config={"type": "none", "config": {}},
             ipc_mode="private",
+            cpuset_cpus=",".join(map(str, cpus)) or None,
         )
         created = client.api.create_container(
             image,
             detach=False,  # with stdin_open: StdinOnce, so our going away ends the container
             stdin_open=True,
             environment={},
-            labels={LABEL: "1", OWNER_LABEL: owner_id()},
+            labels={LABEL: "1", OWNER_LABEL: owner_id(), CPUS_LABEL: ",".join(map(str, cpus))},
             host_config=host_config,
             network_disabled=True,
         )
@@ -169,6 +173,12 @@ class Container:
 def encode(message: dict[str, Any]) -> bytes:
     """One message to the runner: a line of JSON."""
     return json.dumps(message).encode() + b"\n"
+
+
+def pinned_cpus(client: docker.DockerClient) -> Counter[int]:
+    """Sandbox containers on the engine pinned to each CPU, every process's pools counted."""
+    labels = [c["Labels"].get(CPUS_LABEL, "") for c in client.api.containers(all=True, filters={"label": LABEL})]
+    return Counter(int(cpu) for label in labels for cpu in label.split(",") if cpu.isdigit())
 
 
 def remove_leftovers(client: docker.DockerClient) -> int:
