@@ -29,7 +29,7 @@ from typing import Any
 
 from benchmarks.datasets import BENCHMARKS, load_benchmark
 from benchmarks.runner import read_records
-from sandbox import Job, Sandbox, SandboxConfig
+from sandbox import Job, RunResult, Sandbox, SandboxConfig
 from solver.protocols import Verifier
 from solver.solve import SCORE_TIMEOUT_S, judged_split
 from solver.task import Task
@@ -66,7 +66,7 @@ def rescore(
     return added, differ
 
 
-def rescored(record: dict[str, Any], result: Any, source: str) -> dict[str, Any]:
+def rescored(record: dict[str, Any], result: RunResult | None, source: str) -> dict[str, Any]:
     """``record`` with the target's hidden verdict; its selection runs stay, its scoring runs are the one run."""
     runs = [run for run in record["runs"] if run["purpose"] != "score"]
     if result is not None:
