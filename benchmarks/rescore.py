@@ -12,7 +12,9 @@ plus tests, at no model call. A task the two benchmarks give the committee diffe
 needs a live run (HumanEval/115: HumanEval+ moved its ``import math`` above the function), which resumes the same
 run directory:
 
-    committee bench humaneval --tasks 115 --ablate --run-id he-full --runs-dir benchmarks/results
+    committee bench humaneval --tasks 115 --samples 5 --ablate --run-id he-full --runs-dir benchmarks/results
+
+(with the source run's settings: the same models and ``--samples``).
 
 Records already in the target run are kept (they were run live). A rescored record says where it came from
 (``rescored_from``); only the chosen program is kept, not every sample, so its ``hidden_by_tier`` is empty and the
