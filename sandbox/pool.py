@@ -65,8 +65,8 @@ class SandboxConfig:
     rounds up to; other processes' pools counted, so two committees on one machine spread out too).
     A split verdict's two processes answer each other in round trips: on one CPU a round trip is a context switch,
     across two it is a wake-up of the other CPU, which in a VM costs more CPU than the call itself (here a
-    round trip took 82 us across CPUs and 5.5 us on one; ``benchmarks.sandbox_throughput`` ran split verdicts 1.3
-    times as fast pinned, shared ones 1.1 times)."""
+    round trip took 82 us across CPUs and 5.5 us on one; in two runs of ``benchmarks.sandbox_throughput``, split
+    verdicts ran 1.2 and 1.3 times as fast pinned, shared ones 1.0 and 1.1 times)."""
 
 
 def connect() -> docker.DockerClient:
