@@ -62,6 +62,7 @@ class Container:
     def __init__(self, client: docker.DockerClient, image: str, limits: Limits, *, cpus: tuple[int, ...] = ()) -> None:
         self.limits = limits
         self._client = client
+        cpuset = ",".join(map(str, cpus))
         host_config = client.api.create_host_config(
             network_mode="none",
             mem_limit=f"{limits.memory_mb}m",
@@ -79,14 +80,14 @@ class Container:
             auto_remove=True,
             log_config={"type": "none", "config": {}},
             ipc_mode="private",
-            cpuset_cpus=",".join(map(str, cpus)) or None,
+            cpuset_cpus=cpuset or None,
         )
         created = client.api.create_container(
             image,
             detach=False,  # with stdin_open: StdinOnce, so our going away ends the container
             stdin_open=True,
             environment={},
-            labels={LABEL: "1", OWNER_LABEL: owner_id(), CPUS_LABEL: ",".join(map(str, cpus))},
+            labels={LABEL: "1", OWNER_LABEL: owner_id(), CPUS_LABEL: cpuset},
             host_config=host_config,
             network_disabled=True,
         )

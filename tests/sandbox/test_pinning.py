@@ -53,7 +53,7 @@ def test_containers_spread_over_the_cpus_counting_other_pools_and_a_replacement_
             client.containers.get(victim).kill()
             while victim in pinned(client):  # removed once dead (auto-remove)
                 time.sleep(0.1)
-            left = Counter(s for i, s in pinned(client).items())
+            left = Counter(pinned(client).values())
             assert all(r.verdict is Verdict.PASS for r in sandbox.run_many(jobs(8 * (cpus + 1))))
             (replacement,) = [s for i, s in pinned(client).items() if i not in before and i not in ours]
             assert [replacement] == least_used(left, cpus, 1)
