@@ -169,7 +169,7 @@ def main() -> None:
     ray.shutdown()
     client = docker.from_env()  # the actor's containers: their owner label names its process
     owner = f"{OWNER_LABEL}={socket.gethostname()}:{actor_pid}"
-    leftovers = len(client.containers.list(all=True, filters={"label": owner}))
+    leftovers = len(client.containers.list(all=True, filters={"label": owner}, sparse=True))
     client.close()
 
     hostile = len(jobs) // args.hostile_every if args.hostile_every else 0

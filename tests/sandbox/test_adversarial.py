@@ -128,7 +128,8 @@ def test_container_killed_from_outside_is_retried_not_failed(one_container: Sand
         import time
 
         time.sleep(0.5)
-        for c in client.containers.list(filters={"label": f"committee.owner={socket.gethostname()}:{os.getpid()}"}):
+        ours = f"committee.owner={socket.gethostname()}:{os.getpid()}"
+        for c in client.containers.list(filters={"label": ours}, sparse=True):
             c.kill()
 
     killer = threading.Thread(target=kill_soon)

@@ -22,7 +22,8 @@ def jobs(n: int) -> list[Job]:
 def pinned(client: docker.DockerClient) -> dict[str, str]:
     """Each sandbox container on the engine (other pools' too, starting and dying ones too, as the pools count them)
     and the CPUs it is pinned to, as Docker has it."""
-    listed = client.containers.list(all=True, filters={"label": LABEL})
+    # ignore_removed: the listing inspects each container after listing them, and a dying one is gone by then
+    listed = client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True)
     return {c.id: c.attrs["HostConfig"]["CpusetCpus"] for c in listed}
 
 
@@ -46,7 +47,8 @@ def test_containers_spread_over_the_cpus_counting_other_pools_and_a_replacement_
         with Sandbox(SandboxConfig(containers=cpus + 1)) as sandbox:
             ours = {i: s for i, s in pinned(client).items() if i not in before}
             assert sorted(ours.values()) == least_used(Counter(before.values()), cpus, cpus + 1)
-            labels = {c.id: c.labels[CPUS_LABEL] for c in client.containers.list(all=True, filters={"label": LABEL})}
+            listed = client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True)
+            labels = {c.id: c.labels[CPUS_LABEL] for c in listed}
             assert all(labels[i] == s for i, s in ours.items())  # the label other pools count by
 
             victim = next(iter(ours))
