@@ -60,10 +60,10 @@ def rescore(
         scored = [r for r in todo if r["program"] and r["hidden"] is not None]  # no program: nothing to score
         jobs = [Job(r["program"], targets[r["task_id"]].hidden_tests, timeout=SCORE_TIMEOUT_S,
                     split=judged_split(targets[r["task_id"]])) for r in scored]  # fmt: skip
-        verdicts = {id(r): result for r, result in zip(scored, verifier.run_many(jobs), strict=True)}
+        verdicts = {r["task_id"]: result for r, result in zip(scored, verifier.run_many(jobs), strict=True)}
         with (into / path.name).open("a") as out:
             for record in todo:
-                out.write(json.dumps(rescored(record, verdicts.get(id(record)), source.name)) + "\n")
+                out.write(json.dumps(rescored(record, verdicts.get(record["task_id"]), source.name)) + "\n")
         added[path.stem] = len(todo)
     return added, differ
 
