@@ -9,6 +9,9 @@ args=(--commit "committee/fix-$RUN_ID" --push origin --base "$BASE" --summary "$
 if [ -n "$TEST_CMD" ]; then args+=(--test-cmd "$TEST_CMD"); fi
 if [ -n "$CHEAP" ]; then args+=(--cheap "$CHEAP"); fi
 if [ -n "$SAMPLES" ]; then args+=(--samples "$SAMPLES"); fi
+if [ -n "$REPAIR" ]; then args+=(--repair "$REPAIR"); fi
+read -ra prices <<< "$PRICE"  # split on spaces, never globbed
+for price in "${prices[@]}"; do args+=(--price "$price"); done
 if [ -n "$STRONG" ]; then
   args+=(--strong "$STRONG")
 else

@@ -228,11 +228,34 @@ def test_the_action_says_nothing_to_fix_and_stops_on_a_broken_settings_file(tmp_
     assert not (tmp_path / "args").exists()  # committee fix never ran (with the local strong model)
 
 
+def test_the_action_passes_repair_rounds_and_prices_on(tmp_path: Path) -> None:
+    inputs = {"REPAIR": "2", "PRICE": " gpt-4o=2.5,10  my-proxy/*=1,2 "}  # a glob character stays as it is
+    done = action_step(tmp_path, "", "", exit_code=0, inputs=inputs)
+    assert done.returncode == 0, done.stderr
+    args = (tmp_path / "args").read_text().split()
+    assert args[args.index("--repair") + 1] == "2"
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--price"] == ["gpt-4o=2.5,10", "my-proxy/*=1,2"]
+    shown = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[1:]}  # committee config's table
+    assert shown["repair"] == ["2", "flag", "--repair"] and shown["price"][:2] == ["gpt-4o=2.5,10", "my-proxy/*=1,2"]
+
+
+def test_the_action_declares_each_variable_its_step_reads() -> None:
+    action = (Path(__file__).parents[2] / "action.yml").read_text()
+    for name in ("TEST_CMD", "CHEAP", "STRONG", "SAMPLES", "REPAIR", "PRICE", "BASE", "RUN_ID"):
+        assert f"${name}" in ACTION_STEP.read_text() and f"        {name}: ${{{{" in action, name
+
+
 def action_step(
-    tmp_path: Path, content: str, strong: str, *, exit_code: int, summary: str = ""
+    tmp_path: Path,
+    content: str,
+    strong: str,
+    *,
+    exit_code: int,
+    summary: str = "",
+    inputs: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The Action's step script with a stand-in `committee fix` that logs its arguments and writes ``summary``
-    (`config` is the real one)."""
+    (`config` is the real one); ``inputs`` over the empty ones."""
     repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
     repo.mkdir(exist_ok=True), bin_dir.mkdir(exist_ok=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -245,7 +268,8 @@ def action_step(
     (bin_dir / "committee").chmod(0o755)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ARGS_LOG": str(tmp_path / "args"), "RUNNER_TEMP": str(tmp_path),
            "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary"),
-           "TEST_CMD": "", "CHEAP": "", "STRONG": strong, "SAMPLES": "", "BASE": "main", "RUN_ID": "7"}  # fmt: skip
+           "TEST_CMD": "", "CHEAP": "", "STRONG": strong, "SAMPLES": "", "REPAIR": "", "PRICE": "", "BASE": "main",
+           "RUN_ID": "7", **(inputs or {})}  # fmt: skip
     (tmp_path / "output").unlink(missing_ok=True)
     return committee_step(repo, env)
 
