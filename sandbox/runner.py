@@ -21,7 +21,9 @@ code; a program that does not compile needs no child). Isolation between candida
 
 A job marked ``split`` is judged where no candidate code runs: its tests run in a child of this process that
 calls the candidate's functions in another process, forked from a zygote started before the first job
-(``Zygote``, ``split.py``). Kept across jobs and in its own process, the zygote is the one process the wipe spares.
+(``Zygote``, ``split.py``). The tests' process is kept for the next job with the same tests (``TestsServer``: a
+task's candidates come in a row), so that a split candidate costs one fork. The zygote, and the tests' process
+between two jobs of its task, are the processes the wipe spares; neither ever runs candidate code.
 
 Known limit: a child is a copy of this process (or the zygote), so freed memory that once held earlier jobs is in
 it too; a candidate that scans raw memory could find fragments of them. Unsplit, the tests run in the candidate's
@@ -38,6 +40,7 @@ import gc
 import importlib
 import json
 import linecache
+import marshal
 import os
 import re
 import resource
@@ -81,11 +84,14 @@ PRELOADABLE = frozenset({
 IMPORTED = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
-def preload(job):
-    imported = set(IMPORTED.findall(job["tests"])) | set(IMPORTED.findall(job["program"]))
-    for name in imported & PRELOADABLE - sys.modules.keys():
+def preload(names):
+    for name in names - sys.modules.keys():
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+def preloadable(text):
+    return set(IMPORTED.findall(text)) & PRELOADABLE
 
 
 def wipe_bytes(buffer):
@@ -181,15 +187,15 @@ def precompile(text, name):
 
 
 class LastTests:
-    """The last job's tests, compiled once: a task's candidates come in a row and share them. Only one is kept,
-    so a child holds no other job's tests."""
+    """The last job's tests, compiled once, and the modules they import: a task's candidates come in a row and
+    share them. Only one is kept, so a child holds no other job's tests."""
 
     def __init__(self):
-        self.text, self.code = None, None
+        self.text, self.code, self.imports = None, None, set()
 
     def get(self, text):
         if text != self.text:
-            self.text, self.code = text, precompile(text, "test_solution")[0]
+            self.text, self.code, self.imports = text, precompile(text, "test_solution")[0], preloadable(text)
         return self.code
 
 
@@ -206,8 +212,9 @@ def run_job(job):
     program, not_python = precompile(job["program"], "solution")
     if not_python:
         return {"id": job.get("id"), "duration": 0.0, "stdout": "", "stderr": "", **load_error(not_python)}
-    preload(job)
     sources = {"solution": program or job["program"], "test_solution": LAST_TESTS.get(job["tests"]) or job["tests"]}
+    program_imports = preloadable(job["program"])
+    preload(LAST_TESTS.imports | program_imports)
     cap = int(job.get("output_cap", 65536))
     timeout = float(job["timeout"])
     isolated = bool(job.get("split"))
@@ -222,25 +229,25 @@ def run_job(job):
     pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, result
     gc.freeze()  # a collection in the child would touch, and so copy, every page of this parent's heap
     start = time.monotonic()
-    tests_end = None
+    write_fds = [w for _, w in pipes]
     if isolated:
         tests_end, candidate_end = socket.socketpair()
-        ZYGOTE.spawn(job, candidate_end, pipes[1][1])
+        ZYGOTE.spawn(sources["solution"], program_imports, job.get("rlimits", {}), candidate_end, pipes[1][1])
         candidate_end.close()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            if isolated:
-                tests_process(job, sources["test_solution"], [w for _, w in pipes], tests_end)
-            child(job, sources, [w for _, w in pipes])
-        finally:
-            os._exit(70)
-    if tests_end is not None:
+        pid = TESTS.run(job, sources["test_solution"], write_fds, tests_end)
         tests_end.close()
         ZYGOTE.spawned()
-    for _, w in pipes:
+    else:
+        TESTS.stop()  # it holds one task's tests: no other task's child may share the container with it
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child(job, sources, write_fds)
+            finally:
+                os._exit(70)
+    for w in write_fds:
         os.close(w)
-    streams, timed_out, status = collect(pid, [r for r, _ in pipes], start + timeout, cap)
+    streams, timed_out, status = collect(pid, [r for r, _ in pipes], start + timeout, cap, TESTS.line(pid))
     duration = time.monotonic() - start
     wipe()
     out, err, res = streams
@@ -292,17 +299,19 @@ class Capped:
         return self.data.decode("utf-8", "replace")
 
 
-def collect(pid, fds, deadline, cap):
-    """Read the child's pipes until it exits or the deadline passes; return (streams, timed_out, wait status).
+def collect(pid, fds, deadline, cap, done=None):
+    """Read the child's pipes until it exits, or the tests' server says on ``done`` that the job is done, or the
+    deadline passes; return (streams, timed_out, wait status: None from a server that is done).
 
-    Every other process in the container is dead when this returns.
+    Every other process in the container is dead when this returns (but the zygote, and a server that is done).
     """
     streams = [Capped(cap), Capped(cap), Capped(RESULT_CAP)]
     open_fds = dict(zip(fds, streams, strict=False))
-    try:
-        exit_fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        exit_fd = None  # no pidfd: poll
+    pidfd = None
+    if done is None:
+        with contextlib.suppress(AttributeError, OSError):  # no pidfd: poll
+            pidfd = os.pidfd_open(pid)
+    exit_fd = done.fileno() if done is not None else pidfd
     status, timed_out = None, False
     while True:
         left = deadline - time.monotonic()
@@ -316,16 +325,24 @@ def collect(pid, fds, deadline, cap):
         for fd in ready:
             if fd in open_fds and not read_into(fd, open_fds):
                 del open_fds[fd]
-        done, st = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = st
+        if done is None:
+            exited, status = os.waitpid(pid, os.WNOHANG)
+            if exited:
+                break
+        elif exit_fd in ready:
+            if done.recv(1):
+                break  # the server closed its ends of the job's pipes, and waits for the next job
+            kill_group(pid)  # the line closed: it is dying
+            status = os.waitpid(pid, 0)[1]
             break
+    if status is not None:
+        TESTS.forget(pid)  # reaped: its pid may be anyone's now, and must not be spared
     kill_everything()
-    # Writers are dead now: what is left in the pipes is finite.
+    # Writers are dead now (or, the server's, closed): what is left in the pipes is finite.
     for fd in list(open_fds):
         while read_into(fd, open_fds):
             pass
-    for fd in fds + ([exit_fd] if exit_fd is not None else []):
+    for fd in fds + ([pidfd] if pidfd is not None else []):
         os.close(fd)
     return streams, timed_out, status
 
@@ -343,21 +360,33 @@ def kill_group(pid):
 
 
 def kill_everything():
-    """SIGKILL every process in the container but this one and the zygote, and reap them (fork bombs included).
-    Orphans become ours (PID 1 of the container's PID namespace); the zygote reaps its own children."""
+    """SIGKILL every process in the container but this one, the zygote and the tests' server, and reap them (fork
+    bombs included). Orphans become ours (PID 1 of the container's PID namespace); the zygote reaps its own
+    children."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        others = [pid for pid in processes() if pid not in (os.getpid(), ZYGOTE.pid)]
+        others = [pid for pid in processes() if pid not in (os.getpid(), ZYGOTE.pid, TESTS.pid)]
         if not others:
             return
+        exits = []
         for pid in others:
             with contextlib.suppress(OSError):
+                exits.append(os.pidfd_open(pid))
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        # Woken as each exits (a split job's candidate is usually still there when its tests are done, and
+        # takes tens of microseconds to die); without pidfds, a short sleep.
+        for fd in exits:
+            select.select([fd], [], [], 0.01)
+            os.close(fd)
         with contextlib.suppress(ChildProcessError):
             while reaped := os.waitpid(-1, os.WNOHANG)[0]:
                 if reaped == ZYGOTE.pid:  # a candidate killed it: its pid is spared no more (it could be reused)
                     ZYGOTE.pid = 0
-        time.sleep(0.0002)  # those left are dying, or not ours yet: their parents are still dying
+                if reaped == TESTS.pid:
+                    TESTS.forget(reaped)
+        if not exits:
+            time.sleep(0.0002)  # those left are dying, or not ours yet: their parents are still dying
     sys.exit("runner: could not clear the container")  # the host replaces a container whose runner exits
 
 
@@ -459,27 +488,125 @@ def child(job, sources, write_fds):
     report(res, result)
 
 
-def tests_process(job, tests, write_fds, line):
-    """The tests' side of a split job: they import a stand-in for the candidate's module, whose functions call the
-    candidate's process over ``line`` (``split``), and this process alone writes the verdict. It never loads
-    candidate code, and no writable dir is on its path."""
+class TestsServer:
+    """The tests' process of split jobs, kept for the next candidate with the same tests (a task's candidates come
+    in a row): a candidate then costs one fork, not two, and the runner, which no longer forks, keeps its pages its
+    own. It never loads candidate code and holds one task's tests, as the runner does. A candidate can still send
+    it signals (the same user): a server stopped, or with a signal pending, is replaced, not reused; one that an
+    interrupt reached outside a job's tests exits."""
+
+    def __init__(self):
+        self.pid, self.control, self.key = 0, None, None
+
+    @staticmethod
+    def key_of(job):
+        return job["tests"], bool(job.get("fail_fast")), server_rlimits(job)
+
+    def run(self, job, tests, write_fds, line):
+        """Have the server run ``job``'s tests against the candidate at the other end of ``line``; its pid."""
+        if self.pid and self.key == self.key_of(job) and quiet(self.pid):
+            try:
+                socket.send_fds(self.control, [b"j"], [line.fileno(), *write_fds])
+                return self.pid
+            except OSError:
+                pass
+        self.stop()
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                serve_tests(job, tests, write_fds, line, theirs)
+            finally:
+                os._exit(70)
+        theirs.close()
+        self.pid, self.control, self.key = pid, ours, self.key_of(job)
+        return pid
+
+    def line(self, pid):
+        """The control line on which the server says a job is done, if ``pid`` is the server."""
+        return self.control if pid and pid == self.pid else None
+
+    def forget(self, pid):
+        """The server ``pid`` is dead and reaped."""
+        if pid and pid == self.pid:
+            self.control.close()
+            self.pid, self.control, self.key = 0, None, None
+
+    def stop(self):
+        if self.pid:
+            kill_group(self.pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.forget(self.pid)
+
+
+TESTS = TestsServer()
+
+
+def server_rlimits(job):
+    """A job's rlimits but its CPU seconds, which would add up over the jobs a server runs (the runner's deadline
+    bounds each job's time)."""
+    return {k: v for k, v in job.get("rlimits", {}).items() if k != "RLIMIT_CPU"}
+
+
+def quiet(pid):
+    """Whether ``pid`` runs or sleeps (is not stopped, nor dying) with no signal pending: a server that a
+    candidate's signal reached is not reused."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        pending = [int(fields[k], 16) for k in ("SigPnd", "ShdPnd")]
+    except (OSError, KeyError, ValueError):
+        return False
+    return fields.get("State", "").split()[:1] in (["R"], ["S"]) and not any(pending)
+
+
+def serve_tests(job, tests, write_fds, line, control):
+    """The tests' side of split jobs: for each, the tests import a stand-in for the candidate's module, whose
+    functions call the candidate's process over ``line`` (``split``), and this process alone writes the verdict.
+    It never loads candidate code, and no writable dir is on its path. After each job it closes its ends of the
+    job's pipes, says so on ``control``, and waits there for the next job's line and pipes."""
     out_w, err_w, res_w = write_fds
-    start_tests_process(job, out_w, err_w)
-    res = move_fd(res_w, 3)
-    call = move_fd(line.fileno(), 4)
-    os.closerange(5, 1 << 16)
+    start_tests_process({**job, "rlimits": server_rlimits(job)}, out_w, err_w)
+    # A signal kills it, and one sent between jobs waits, blocked, where the runner sees it (``quiet``): none
+    # reaches Python, where it would be raised a moment later, in the next candidate's job.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    move_fd(res_w, 3)
+    move_fd(line.detach(), 4)
+    move_fd(control.detach(), 5)
+    os.closerange(6, 1 << 16)
+    control = socket.socket(fileno=5)
     os.chdir("/")  # read-only: nothing the candidate wrote is found relative to it
     text = job["tests"]  # for tracebacks, from memory: a file of that name would be the candidate's
-    linecache.cache[os.path.join(WORKDIR, "test_solution.py")] = (len(text), None, text.splitlines(True), "")
-    candidate = split.Candidate(socket.socket(fileno=call))
-
-    def load_candidate():
-        sys.modules["solution"] = split.stand_in(candidate)
-
-    result = run_tests(tests, bool(job.get("fail_fast")), load_candidate)
-    if candidate.needs_shared:
-        result = {"verdict": "ERROR", "passed": 0, "total": 0, "needs_shared": True}
-    report(res, result)
+    cached = (len(text), None, text.splitlines(True), "")
+    fail_fast = bool(job.get("fail_fast"))
+    while True:
+        linecache.cache[os.path.join(WORKDIR, "test_solution.py")] = cached
+        candidate = split.Candidate(socket.socket(fileno=4))
+        result = run_tests(tests, fail_fast, lambda c=candidate: sys.modules.update(solution=split.stand_in(c)))
+        if candidate.needs_shared:
+            result = {"verdict": "ERROR", "passed": 0, "total": 0, "needs_shared": True}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(3, json.dumps(result).encode())
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        candidate.sock.detach()  # its fd is replaced below, and its number is the next job's line
+        del candidate, result
+        sys.modules.pop("solution", None)
+        sys.modules.pop("test_solution", None)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2, 3, 4):  # the job's pipes and line closed; the numbers held, so the next job's land above
+            os.dup2(devnull, fd, inheritable=fd < 3)
+        os.close(devnull)
+        control.sendall(b"1")
+        message, fds, _, _ = socket.recv_fds(control, 1, 4)
+        if message != b"j" or len(fds) != 4:
+            os._exit(0)  # the runner stopped it
+        for received, target in zip(fds, (4, 1, 2, 3), strict=True):  # the line, stdout, stderr, the verdict's fd
+            os.dup2(received, target, inheritable=target < 3)
+            os.close(received)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signal.valid_signals())
 
 
 def start_tests_process(job, out_fd, err_fd):
@@ -510,21 +637,33 @@ def move_fd(fd, target):
 
 
 def setup_process(job, out_fd, err_fd):
-    """What every process that runs a job's code gets: the OOM killer's first pick, the job's rlimits, stdin from
-    /dev/null and its output into the job's pipes, and breakpoint() off."""
-    with contextlib.suppress(OSError):  # the OOM killer takes a candidate, never the runner
+    """What every process that runs a job's code gets: ``job_process_basics`` and ``job_limits_and_output``."""
+    job_process_basics()
+    job_limits_and_output(job, out_fd, err_fd)
+
+
+def job_process_basics():
+    """The OOM killer's first pick, stdin from /dev/null and breakpoint() off: what a process that runs job code
+    has, set once in the zygote for every candidate it forks (a tenth of a split job's time, done per process)."""
+    # The OOM killer takes a candidate (or the zygote, which costs a new container), never the runner.
+    with contextlib.suppress(OSError):
         adj = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
         os.write(adj, b"1000")
         os.close(adj)
-    for name, value in job.get("rlimits", {}).items():
-        resource.setrlimit(getattr(resource, name), (value, value))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    os.dup2(out_fd, 1)
-    os.dup2(err_fd, 2)
+    os.close(devnull)
     sys.stdin = sys.__stdin__ = open(0)  # noqa: SIM115 - /dev/null, for as long as the process lives
     sys.dont_write_bytecode = True
     sys.breakpointhook = no_breakpoint  # the runner runs isolated (-I): PYTHONBREAKPOINT is not read here
+
+
+def job_limits_and_output(job, out_fd, err_fd):
+    """The job's rlimits, and its output into the job's pipes."""
+    for name, value in job.get("rlimits", {}).items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
 
 
 class Zygote:
@@ -550,10 +689,11 @@ class Zygote:
         self.control = ours
         self.control.settimeout(10)
 
-    def spawn(self, job, line, err_fd):
-        """Have the zygote fork the candidate's process for ``job``; a zygote that does not, or is gone, means
-        a container that can no longer be trusted: the runner exits and the host replaces it."""
-        payload = json.dumps({"program": job["program"], "rlimits": job.get("rlimits", {})}).encode()
+    def spawn(self, program, imports, rlimits, line, err_fd):
+        """Have the zygote fork the candidate's process for ``program`` (its code, compiled here, or its text),
+        with the standard modules it imports loaded first; a zygote that does not, or is gone, means a container
+        that can no longer be trusted: the runner exits and the host replaces it."""
+        payload = marshal.dumps((program, sorted(imports), rlimits))  # the zygote's work is a fork, little more
         if not self.pid:
             sys.exit("runner: the zygote is gone")
         try:
@@ -575,15 +715,14 @@ class Zygote:
 
     def serve(self, control):
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its children are reaped by the kernel
+        job_process_basics()  # for every candidate it forks
         while True:
             header, fds, _, _ = socket.recv_fds(control, self.HEADER.size, 2)
             if len(header) != self.HEADER.size or len(fds) != 2:
                 return  # the runner is gone
-            request = json.loads(split._exactly(control, self.HEADER.unpack(header)[0]) or b"{}")
-            for name in set(IMPORTED.findall(request["program"])) & PRELOADABLE - sys.modules.keys():
-                with contextlib.suppress(ImportError):
-                    importlib.import_module(name)
-            request["program"] = precompile(request["program"], "solution")[0] or request["program"]
+            program, imports, rlimits = marshal.loads(split._exactly(control, self.HEADER.unpack(header)[0]))
+            preload(set(imports))
+            request = {"program": program, "rlimits": rlimits}
             gc.freeze()  # as the runner does before its forks: a collection in the child would copy every page
             try:
                 pid = os.fork()
@@ -611,7 +750,7 @@ def candidate_process(request, line_fd, err_fd):
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()
-    setup_process(request, err_fd, err_fd)
+    job_limits_and_output(request, err_fd, err_fd)  # the rest of setup_process is the zygote's own
     call = move_fd(line_fd, 3)
     os.closerange(4, 1 << 16)
     os.chdir(WORKDIR)

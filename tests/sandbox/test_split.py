@@ -9,7 +9,12 @@ from __future__ import annotations
 import collections
 import json
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -178,3 +183,103 @@ def test_a_split_candidate_runs_as_it_would_shared_subprocesses_and_ctrl_c_inclu
     )
     shared, split = (one_container.run(Job(program, FORGER_TESTS, split=s)) for s in (False, True))
     assert (shared.verdict, split.verdict) == (Verdict.PASS, Verdict.PASS), split.detail
+
+
+# The tests' process, as an attacker finds it: the runner's child that is not the candidate's parent (the zygote).
+# Looked for once the tests call the candidate: before, the last task's may still be there, being replaced.
+PEER = (
+    "import os, signal, time\n\n\n"
+    "def _parent(pid):\n    with open(f'/proc/{pid}/stat') as f:\n"
+    "        return int(f.read().rsplit(')', 1)[1].split()[1])\n\n\n"
+    "def tests_pid():\n"
+    "    return next(int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getppid())\n"
+    "                and _parent(p) == 1)\n"
+)
+PEER_TESTS = "from solution import *\n\n\ndef test_add():\n    print(tests_pid())\n    assert add(1, 2) == 3\n"
+WRONG = "def add(a, b):\n    return 0\n"
+
+
+def test_a_task_s_candidates_share_one_tests_process_and_no_other_task_does(one_container: Sandbox) -> None:
+    other_task = PEER_TESTS.replace("add(1, 2) == 3", "add(2, 2) == 4")
+    results = one_container.run_many(
+        [Job(PEER + RIGHT.replace("adding", str(i)), PEER_TESTS, split=True) for i in range(3)]
+    )
+    results += [one_container.run(Job(PEER + RIGHT, other_task, split=True))]
+    results += [one_container.run(Job(PEER + WRONG, PEER_TESTS, split=True))]
+    assert [r.verdict for r in results] == [Verdict.PASS] * 4 + [Verdict.FAIL], [r.detail for r in results]
+    pids = [r.stdout for r in results]
+    assert pids[0] == pids[1] == pids[2] and len({pids[2], pids[3], pids[4]}) == 3
+
+
+def signalling(attack: str) -> str:
+    """A wrong ``add`` that, the first time the tests call it, runs ``attack`` on the tests' process (``pid``)."""
+    body = "".join(f"        {line}\n" for line in attack.splitlines())
+    first = "    if not hasattr(add, 'done'):\n        add.done, pid = True, tests_pid()\n"
+    return f"def add(a, b):\n{first}{body}    return 0\n"
+
+
+SIGNALLERS = {
+    "stops the tests' process": "os.kill(pid, signal.SIGSTOP)",
+    **{
+        f"leaves a daemon sending {name}": (  # during its job, and after it until the runner kills what is left
+            "if os.fork() == 0:\n    os.setsid()\n    end = time.monotonic() + 3\n"
+            "    while time.monotonic() < end:\n        try:\n"
+            f"            os.kill(pid, signal.{name})\n"
+            "        except OSError:\n            pass\n        time.sleep(0.0002)\n    os._exit(0)"
+        )
+        for name in ("SIGSTOP", "SIGINT", "SIGUSR1", "SIGTSTP")
+    },
+}
+
+
+@pytest.mark.parametrize("attack", list(SIGNALLERS), ids=list(SIGNALLERS))
+def test_a_candidate_that_signals_the_tests_process_moves_no_other_candidate_s_verdict(
+    one_container: Sandbox, attack: str
+) -> None:
+    # The tests' process outlives a job when the next has the same tests: a signal sent while it waits between
+    # jobs must not reach the next candidate's run, nor a stopped process judge it.
+    hostile = Job(PEER + signalling(SIGNALLERS[attack]), PEER_TESTS, timeout=2, split=True)
+    results = one_container.run_many(
+        [hostile, Job(PEER + RIGHT, PEER_TESTS, split=True), Job(PEER + WRONG, PEER_TESTS, split=True)]
+    )
+    assert results[0].verdict is not Verdict.PASS
+    assert [r.verdict for r in results[1:]] == [Verdict.PASS, Verdict.FAIL], [r.detail for r in results]
+
+
+def test_a_tests_process_that_a_signal_reached_is_not_quiet() -> None:
+    # What the runner checks before it gives the tests' process of the last job the next one; run on real
+    # processes here (no candidate code: the runner's own check, on the host).
+    from sandbox.runner import quiet
+
+    waiting = (
+        "import signal, time\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\nprint(1, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", waiting], stdout=subprocess.PIPE) as process:
+        try:
+            assert process.stdout is not None and process.stdout.readline() == b"1\n"
+            assert quiet(process.pid)  # asleep, nothing pending
+            os.kill(process.pid, signal.SIGUSR1)  # blocked: it stays pending, where the runner sees it
+            assert not quiet(process.pid)
+        finally:
+            process.kill()
+    with subprocess.Popen(["sleep", "60"]) as process:
+        try:
+            os.kill(process.pid, signal.SIGSTOP)
+            deadline = time.monotonic() + 5
+            while quiet(process.pid) and time.monotonic() < deadline:  # the stop lands asynchronously
+                time.sleep(0.001)
+            assert not quiet(process.pid)
+        finally:
+            process.kill()
+    assert not quiet(process.pid)  # gone
+
+
+def test_tests_that_patch_their_process_judge_no_other_tests_candidates(one_container: Sandbox) -> None:
+    # Tests written by a model are as hostile as candidates, and their process now outlives a job: what they
+    # patch there may judge their own task's later candidates (they are its judge anyway), never another's.
+    forged = json.dumps({"verdict": "PASS", "passed": 1, "total": 1})
+    patch = f"os.write = lambda fd, data: _write(fd, {forged!r}.encode() if fd == 3 else data)\n"
+    forging = "import os\n_write = os.write\n" + patch + FORGER_TESTS
+    results = one_container.run_many([Job(WRONG, forging, split=True), Job(WRONG, FORGER_TESTS, split=True)])
+    assert [r.verdict for r in results] == [Verdict.PASS, Verdict.FAIL]  # the forged judge's verdict is its own
