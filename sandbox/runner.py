@@ -231,6 +231,7 @@ def run_job(job):
     start = time.monotonic()
     write_fds = [w for _, w in pipes]
     if isolated:
+        TESTS.keep_for(job)
         tests_end, candidate_end = socket.socketpair()
         ZYGOTE.spawn(sources["solution"], program_imports, job.get("rlimits", {}), candidate_end, pipes[1][1])
         candidate_end.close()
@@ -502,15 +503,21 @@ class TestsServer:
     def key_of(job):
         return job["tests"], bool(job.get("fail_fast")), server_rlimits(job)
 
+    def keep_for(self, job):
+        """Stop the server unless it may judge ``job``: the same tests, and untouched by the last candidate's
+        signals. Before the job's candidate starts, so that no candidate meets another task's tests' process."""
+        if self.pid and not (self.key == self.key_of(job) and quiet(self.pid)):
+            self.stop()
+
     def run(self, job, tests, write_fds, line):
-        """Have the server run ``job``'s tests against the candidate at the other end of ``line``; its pid."""
-        if self.pid and self.key == self.key_of(job) and quiet(self.pid):
+        """Have the server (kept for ``job``, or a new one) run its tests against the candidate at the other end of
+        ``line``; its pid."""
+        if self.pid:
             try:
                 socket.send_fds(self.control, [b"j"], [line.fileno(), *write_fds])
                 return self.pid
             except OSError:
-                pass
-        self.stop()
+                self.stop()
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
