@@ -54,8 +54,8 @@ class Summary:
     """Tasks called solved on thin evidence (weak tests, passing samples that disagree, nothing settling it)."""
     unpriced_calls: int = 0
     """Calls of a model with no known price: the costs leave them out, and say so."""
-    price_bases: str = ""
-    """How each tier's calls were priced, e.g. "cheap: stand-in; strong: list" (``solver.prices``)."""
+    prices: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """How each tier's calls were priced (``solver.prices``): (tier, its price bases), e.g. ("cheap", ("stand-in",))."""
     rescored: int = 0
     """Records that are another run's choices scored on these hidden tests (``benchmarks.rescore``): they keep no
     sample but the chosen one, so the row has no cheap pass@1, and no wall time of its own."""
@@ -116,7 +116,7 @@ def summarise(config: str, records: Sequence[dict[str, Any]], wall_s: float) -> 
         routed=sum(bool(r.get("routed")) for r in records),
         unsure=sum(bool(r.get("unsure")) and bool(r["solved"]) for r in records),
         unpriced_calls=sum(call.get("price_basis") == "unpriced" for r in records for call in r["calls"]),
-        price_bases="; ".join(f"{tier}: {', '.join(sorted(b))}" for tier, b in bases.items() if b),
+        prices=tuple((tier, tuple(sorted(b))) for tier, b in bases.items() if b),
         rescored=rescored,
     )
 
@@ -156,10 +156,9 @@ def shown_fraction(summary: Summary, baseline: Summary | None) -> str:
 def price_note(summaries: Sequence[Summary]) -> str:
     """How the tables' costs were priced, as a line under them (stand-in prices are not real ones)."""
     tiers: dict[str, set[str]] = {}
-    for summary in summaries:  # "cheap: list, stand-in; strong: list" per row, merged per tier
-        for part in filter(None, summary.price_bases.split("; ")):
-            tier, _, named = part.partition(": ")
-            tiers.setdefault(tier, set()).update(named.split(", "))
+    for summary in summaries:  # each row's, merged per tier
+        for tier, named in summary.prices:
+            tiers.setdefault(tier, set()).update(named)
     bases = [f"{tier}: {', '.join(sorted(named))}" for tier, named in sorted(tiers.items())]
     note = "prices: " + "; ".join(bases) if bases else ""
     if any("stand-in" in b for b in bases):

@@ -75,4 +75,4 @@ def test_calls_without_a_price_are_flagged_and_every_total_says_it_is_incomplete
     committee, strong_alone = summarise("committee", [record], 1.0), summarise("strong-alone", [record], 1.0)
     assert committee.dollars.endswith(" + 1 unpriced")
     assert shown_fraction(committee, strong_alone) == "incomplete"
-    assert committee.price_bases == "cheap: stand-in; strong: unpriced"
+    assert committee.prices == (("cheap", ("stand-in",)), ("strong", ("unpriced",)))
