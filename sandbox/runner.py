@@ -493,8 +493,8 @@ class TestsServer:
     """The tests' process of split jobs, kept for the next candidate with the same tests (a task's candidates come
     in a row): a candidate then costs one fork, not two, and the runner, which no longer forks, keeps its pages its
     own. It never loads candidate code and holds one task's tests, as the runner does. A candidate can still send
-    it signals (the same user): a server stopped, or with a signal pending, is replaced, not reused; one that an
-    interrupt reached outside a job's tests exits."""
+    it signals (the same user): a signal during a job kills it (that job's verdict is the candidate's loss), and
+    one sent between jobs stays pending, so that the runner replaces it rather than reuse it (``quiet``)."""
 
     def __init__(self):
         self.pid, self.control, self.key = 0, None, None
