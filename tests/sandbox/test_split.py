@@ -236,8 +236,9 @@ SIGNALLERS = {
 def test_a_candidate_that_signals_the_tests_process_moves_no_other_candidate_s_verdict(
     one_container: Sandbox, attack: str
 ) -> None:
-    # The tests' process outlives a job when the next has the same tests: a signal sent while it waits between
-    # jobs must not reach the next candidate's run, nor a stopped process judge it.
+    # The tests' process outlives a job when the next has the same tests: whatever a candidate's signals do to it,
+    # during its job or after, the next candidates are judged as a fresh one would judge them. (The runner wins the
+    # race to the window between a job's end and its kill of what is left; ``quiet`` and the blocking cover it.)
     hostile = Job(PEER + signalling(SIGNALLERS[attack]), PEER_TESTS, timeout=2, split=True)
     results = one_container.run_many(
         [hostile, Job(PEER + RIGHT, PEER_TESTS, split=True), Job(PEER + WRONG, PEER_TESTS, split=True)]
