@@ -487,6 +487,7 @@ def child(job, sources, write_fds):
     result = run_tests(sources["test_solution"], bool(job.get("fail_fast")),
                        lambda: load("solution", sources["solution"]))  # fmt: skip
     report(res, result)
+    os._exit(0)
 
 
 class TestsServer:
@@ -594,9 +595,7 @@ def serve_tests(job, tests, write_fds, line, control):
         result = run_tests(tests, fail_fast, lambda c=candidate: sys.modules.update(solution=split.stand_in(c)))
         if candidate.needs_shared:
             result = {"verdict": "ERROR", "passed": 0, "total": 0, "needs_shared": True}
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.write(3, json.dumps(result).encode())
+        report(3, result)
         signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         candidate.sock.detach()  # its fd is replaced below, and its number is the next job's line
         del candidate, result
@@ -628,11 +627,10 @@ def start_tests_process(job, out_fd, err_fd):
 
 
 def report(res, result):
-    """The verdict, written to the result fd once the test output is flushed; the process ends there."""
+    """The verdict, written to the result fd once the test output is flushed."""
     sys.stdout.flush()
     sys.stderr.flush()
     os.write(res, json.dumps(result).encode())
-    os._exit(0)
 
 
 def move_fd(fd, target):
@@ -651,7 +649,8 @@ def setup_process(job, out_fd, err_fd):
 
 def job_process_basics():
     """The OOM killer's first pick, stdin from /dev/null and breakpoint() off: what a process that runs job code
-    has, set once in the zygote for every candidate it forks (a tenth of a split job's time, done per process)."""
+    has, set once in the zygote for every candidate it forks (done in each candidate, it took about a quarter of a
+    millisecond of its set-up)."""
     # The OOM killer takes a candidate (or the zygote, which costs a new container), never the runner.
     with contextlib.suppress(OSError):
         adj = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
