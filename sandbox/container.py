@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import socket
 import struct
 import time
@@ -93,12 +94,15 @@ class Container:
         )
         self.id: str = created["Id"]
         self._buffer = b""
+        self._outgoing = bytearray()
+        """Jobs queued for the runner, written as its stream takes them (``send``)."""
         self._sock: socket.socket | None = None
         self._attached: Any = None
         try:
             attached = client.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             self._attached = attached  # closing only its inner socket leaves the wrapper to warn at exit
             self._sock = attached._sock
+            self._sock.setblocking(False)  # reads and writes wait in select, each up to what it can do at once
             client.api.start(self.id)
             self.send([encode({"op": "ping"})])
             self.receive(deadline=time.monotonic() + 60)
@@ -107,14 +111,12 @@ class Container:
             raise
 
     def send(self, lines: list[bytes]) -> None:
-        """Queue jobs for the runner (``encode``d) in one write; it answers them in order."""
+        """Queue jobs for the runner (``encode``d); it answers them in order. They are written while ``receive``
+        waits, as the stream takes them: jobs sent before the answers to earlier ones are in wait in the runner's
+        input when it finishes those, and neither side can block the other, however much either writes."""
         if self._sock is None:
             raise RunnerGone("container already closed")
-        try:
-            self._sock.settimeout(60)
-            self._sock.sendall(b"".join(lines))
-        except OSError as e:
-            raise RunnerGone(f"lost the runner's stream: {e}") from e
+        self._outgoing += b"".join(lines)
 
     def receive(self, *, deadline: float) -> dict[str, Any]:
         """The runner's next answer; raise RunnerGone or RunnerSilent."""
@@ -151,13 +153,29 @@ class Container:
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 raise TimeoutError("runner did not answer in time")
-            self._sock.settimeout(timeout)
-            chunk = self._sock.recv(min(left, 1 << 20))
+            readable, writable = self._wait(timeout)
+            chunk = None
+            with contextlib.suppress(BlockingIOError):
+                if writable:
+                    del self._outgoing[: self._sock.send(self._outgoing)]
+                chunk = self._sock.recv(min(left, 1 << 20)) if readable else None
+            if chunk is None:
+                continue
             if not chunk:
                 raise RunnerGone("the runner's stream ended (container exited)")
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
+
+    def _wait(self, timeout: float) -> tuple[bool, bool]:
+        """Wait until the stream has bytes to read, or room for queued ones (poll: no limit on fd numbers)."""
+        assert self._sock is not None
+        poller = select.poll()
+        poller.register(self._sock, select.POLLIN | (select.POLLOUT if self._outgoing else 0))
+        events = poller.poll(max(1, int(timeout * 1000)))
+        ready = events[0][1] if events else 0
+        # A hung-up or failed stream reads as readable: recv then says how it ended.
+        return bool(ready & (select.POLLIN | select.POLLHUP | select.POLLERR)), bool(ready & select.POLLOUT)
 
     def kill(self) -> None:
         """Remove the container now; safe to call twice and when the engine is gone."""
@@ -166,6 +184,7 @@ class Container:
                 with contextlib.suppress(OSError):
                     stream.close()
         self._sock = self._attached = None
+        self._outgoing.clear()
         # Already gone (auto-removed) or the engine is down: nothing is left to do then.
         with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
             self._client.api.remove_container(self.id, force=True)
@@ -174,6 +193,10 @@ class Container:
 def encode(message: dict[str, Any]) -> bytes:
     """One message to the runner: a line of JSON."""
     return json.dumps(message).encode() + b"\n"
+
+
+FLUSH = encode({"op": "flush"})
+"""The line that ends a chunk of jobs: the runner answers the chunk in one write, and takes the next."""
 
 
 def pinned_cpus(client: docker.DockerClient) -> Counter[int]:

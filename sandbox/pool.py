@@ -18,7 +18,16 @@ import docker
 import docker.errors
 import requests
 
-from sandbox.container import Container, Limits, RunnerGone, RunnerSilent, encode, pinned_cpus, remove_leftovers
+from sandbox.container import (
+    FLUSH,
+    Container,
+    Limits,
+    RunnerGone,
+    RunnerSilent,
+    encode,
+    pinned_cpus,
+    remove_leftovers,
+)
 from sandbox.errors import EngineUnavailable
 from sandbox.image import ImageSpec, ensure_image
 from sandbox.result import Job, RunResult, Verdict
@@ -30,7 +39,7 @@ DEFAULT_GRACE_S = 10.0
 DEFAULT_ENGINE_WAIT_S = 120.0
 PIPELINE_DEPTH = 16  # jobs run_many hands a container at once
 CHUNK_JOBS = 8  # of those, jobs sent in one write and answered in one
-CHUNK_BYTES = 60_000  # below the 64 KiB of a Linux pipe
+CHUNK_BYTES = 60_000  # of messages in a chunk (the runner holds about two at once)
 START_ERRORS = (docker.errors.DockerException, requests.RequestException, RunnerGone, RunnerSilent)
 
 
@@ -192,9 +201,9 @@ class Sandbox:
     def run_many(self, jobs: Iterable[Job]) -> list[RunResult]:
         """Verify many candidates in parallel; results in input order; identical jobs run once.
 
-        Jobs go to the containers in batches, a task's candidates together, and each batch in chunks: a chunk's
-        jobs go in one write, the runner takes them back to back and answers them in one write, so a candidate
-        costs no round trip of its own.
+        Jobs go to the containers in batches, a task's candidates together, and each batch in chunks: the runner
+        takes a chunk's jobs back to back and answers them in one write, and the next chunk is sent before those
+        answers come, so a candidate costs no round trip of its own and the runner never waits for the host.
         """
         jobs = list(jobs)
         # A task's candidates side by side: a runner compiles the tests once for jobs in a row that share them.
@@ -222,37 +231,44 @@ class Sandbox:
                 return self._run_batch(jobs)
             return [_cannot_start(e)] * len(jobs)
         results: list[RunResult] = []
-        while len(results) < len(jobs):
-            chunk = self._chunk(jobs[len(results) : len(results) + chunk_size], container.limits)
-            sent_at = time.monotonic()
+        chunks = self._chunks(jobs, container.limits, chunk_size)
+        container.send(chunks[0][1])
+        started = time.monotonic()
+        for n, (chunk, _) in enumerate(chunks):
+            if n + 1 < len(chunks):  # the next chunk waits in the runner's input: it starts on it at once
+                container.send(chunks[n + 1][1])
             # The runner answers a chunk in one write when its last job is done: the chunk's timeouts bound that.
-            due = sent_at + sum(job.timeout for job, _ in chunk) + self.config.grace_s
+            due = started + sum(job.timeout for job in chunk) + self.config.grace_s
             try:
-                container.send([message for _, message in chunk])
                 replies = [container.receive(deadline=due) for _ in chunk]
             except (RunnerGone, RunnerSilent, ValueError) as e:
                 # Which job broke the container is not known: the chunk's first is settled, the rest run again
                 # one per round trip, so a candidate that breaks containers is found at once.
                 self._release(container, healthy=False)
                 job, rest = jobs[len(results)], jobs[len(results) + 1 :]
-                settled = self._after_failure(job, e, sent_at, since, last_try=False)
+                settled = self._after_failure(job, e, started, since, last_try=False)
                 return [*results, settled, *(self._run_batch(rest, chunk_size=1) if rest else [])]
             results += [RunResult.from_reply(reply) for reply in replies]
+            started = time.monotonic()  # the runner starts the next chunk when it has answered this one
         self._release(container, healthy=True)
         return results
 
-    def _chunk(self, jobs: list[Job], limits: Limits) -> list[tuple[Job, bytes]]:
-        """The first of ``jobs`` with their messages, as many as fit in the runner's input pipe at once (at least
-        one): the host sends a chunk in one write while the runner waits, so neither side can block the other."""
-        chunk: list[tuple[Job, bytes]] = []
+    def _chunks(self, jobs: list[Job], limits: Limits, chunk_size: int) -> list[tuple[list[Job], list[bytes]]]:
+        """``jobs`` in chunks of up to ``chunk_size`` and about ``CHUNK_BYTES`` of messages (at least one job),
+        each with its messages and the ``flush`` line that asks the runner for the chunk's answers."""
+        chunks: list[tuple[list[Job], list[bytes]]] = []
         size = 0
         for job in jobs:
             message = self._message(job, limits)
             size += len(message)
-            if chunk and size > CHUNK_BYTES:
-                break
-            chunk.append((job, message))
-        return chunk
+            if not chunks or len(chunks[-1][0]) == chunk_size or size > CHUNK_BYTES:
+                chunks.append(([], []))
+                size = len(message)
+            chunks[-1][0].append(job)
+            chunks[-1][1].append(message)
+        for _, messages in chunks:
+            messages.append(FLUSH)
+        return chunks
 
     def _after_failure(self, job: Job, error: Exception, started: float, since: int, *, last_try: bool) -> RunResult:
         """A container died or went silent under ``job``. If the engine restarted (which kills every container),

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from benchmarks.adversarial import FORGER_TESTS, FORGERS
 from sandbox import Job, Sandbox, Verdict
-from sandbox.split import CodecError, decode, encode
+from sandbox.split import CodecError, decode, encode, from_json, to_json
 
 RIGHT = "def add(a, b):\n    print('adding')\n    return a + b\n"
 
@@ -110,6 +110,22 @@ def test_anything_else_does_not_cross(value: object) -> None:
 def test_malformed_data_is_refused(data: object) -> None:
     with pytest.raises(CodecError):
         decode(data)
+
+
+@pytest.mark.parametrize(
+    "wire", [b"", b" [1]", b"[1] ", b"[1][2]", b"[1", b"\xff", b"nul", b"[" * 100_000 + b"]" * 100_000]
+)
+def test_a_message_is_exactly_one_json_value(wire: bytes) -> None:
+    """What the other process sends is read by the C scanner alone: anything but one JSON value, even one with
+    trailing bytes or nested past the recursion limit, is refused."""
+    with pytest.raises(CodecError):
+        from_json(wire)
+
+
+def test_messages_read_back_as_json_writes_them() -> None:
+    message = ["call", "f", [1, -2.5, float("inf"), "caf\u00e9", None, True, [[]]], {"d": [["k", {"t": [1]}]]}]
+    assert to_json(message) == json.dumps(message, check_circular=False)
+    assert from_json(to_json(message).encode()) == message
 
 
 def test_nesting_is_bounded() -> None:
