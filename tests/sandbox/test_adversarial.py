@@ -111,6 +111,7 @@ def test_sysv_ipc_does_not_leak_between_candidates(one_container: Sandbox) -> No
     creator = (
         "import ctypes\nlibc = ctypes.CDLL(None)\n"
         "assert libc.shmget(0, 4096, 0o1600) >= 0\nassert libc.msgget(0, 0o1600) >= 0\n"
+        "assert libc.semget(0, 1, 0o1600) >= 0\n"
     )
     reader = "\n".join(
         f"assert open('/proc/sysvipc/{kind}').read().splitlines()[1:] == []" for kind in ("shm", "msg", "sem")
