@@ -20,7 +20,6 @@ decides after sampling, on what the cheap samples showed (``solver.gate``, the r
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,8 @@ import numpy as np
 from rich.table import Table
 
 from benchmarks.datasets import load_benchmark
-from benchmarks.report import ORACLE_ROUTER, print_table
+from benchmarks.past_runs import read_run
+from benchmarks.report import ORACLE_ROUTER, Summary, cost_fraction, print_table
 from benchmarks.runner import CHEAP_COMMITTEE, read_records
 from solver.gate import escalations
 from solver.gate import train as train_gate
@@ -44,8 +44,8 @@ class Run:
     tasks: list[Task]
     committee: dict[str, dict[str, Any]]
     strong: dict[str, dict[str, Any]]
-    report: list[dict[str, Any]]
-    """The run's report.json: every configuration's summary."""
+    summaries: list[Summary]
+    """Every configuration's row, on the tasks all of them finished (as `committee report` counts a stopped run)."""
 
     @property
     def failed(self) -> np.ndarray:
@@ -89,7 +89,7 @@ def load_run(spec: str) -> Run:
     tasks = [t for t in load_benchmark(benchmark) if t.id in committee and t.id in strong]
     if not tasks:
         raise SystemExit(f"{spec}: no task has both {CHEAP_COMMITTEE}.jsonl and strong-alone.jsonl records")
-    return Run(benchmark, tasks, committee, strong, json.loads((run_dir / "report.json").read_text()))
+    return Run(benchmark, tasks, committee, strong, read_run(run_dir).summaries)
 
 
 def _pass(records: Sequence[dict[str, Any]]) -> float:
@@ -211,11 +211,12 @@ def plot(runs: Sequence[Run], path: Path) -> None:
             label=f"router trained on {train_run.benchmark}, every threshold",
         )
         points: dict[tuple[float, float], list[str]] = {}  # every configuration of the ablation run
-        for row in test_run.report:
-            if row["config"] not in ("strong-alone", ORACLE_ROUTER) and row["cost_fraction_of_strong_alone"]:
-                x, y = 100 * row["cost_fraction_of_strong_alone"], 100 * row["pass_at_1"]
+        baseline = next((s for s in test_run.summaries if s.config == "strong-alone"), None)
+        for row in test_run.summaries:
+            if row.config not in ("strong-alone", ORACLE_ROUTER) and (share := cost_fraction(row, baseline)):
+                x, y = 100 * share, 100 * row.pass_at_1
                 near = next((p for p in points if abs(p[0] - x) < 3 and abs(p[1] - y) < 1), (x, y))  # one label
-                points.setdefault(near, []).append(row["config"])
+                points.setdefault(near, []).append(row.config)
         for n, ((x, y), names) in enumerate(points.items()):  # labels alternate below and above their points
             ax.scatter([x], [y], s=25, color="gray")
             label = "\n".join(", ".join(names[i : i + 2]) for i in range(0, len(names), 2))  # two names a line

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from benchmarks.router import Run, auc, evaluate, evaluate_evidence_gate, evaluate_gate, plot
+from benchmarks.report import Summary
+from benchmarks.router import Run, auc, evaluate, evaluate_evidence_gate, evaluate_gate, load_run, plot
 from solver.task import Task
 
 
@@ -23,7 +25,7 @@ def run(name: str, n: int, word: str = "word") -> Run:
     hard = {t.id for t in tasks[n // 2 :]}
     committee = {t.id: record(t.id, "strong" if t.id in hard else "cheap", "PASS", 0.1) for t in tasks}
     strong = {t.id: record(t.id, "strong", "PASS", 1.0) for t in tasks}
-    return Run(name, tasks, committee, strong, report=[])
+    return Run(name, tasks, committee, strong, summaries=[])
 
 
 def test_auc_counts_ordered_pairs_and_ties_half() -> None:
@@ -83,6 +85,17 @@ def test_the_gate_after_sampling_is_trained_on_one_runs_escalations_and_tested_o
 
 def test_the_plot_draws_both_directions(tmp_path: Path) -> None:
     a, b = run("a", 12), run("b", 12, word="term")
-    a.report.append({"config": "+repair", "cost_fraction_of_strong_alone": 0.1, "pass_at_1": 1.0})
+    for config, passed, cost in (("strong-alone", 12, 12.0), ("+repair", 12, 1.2)):
+        a.summaries.append(Summary(config, 12, passed, 12, 0, 0, 0, 0.0, cost, 12, 0, 0.0))
     plot([a, b], tmp_path / "router.png")
     assert (tmp_path / "router.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_runs_records_load_without_its_report(tmp_path: Path) -> None:
+    """Kept results hold the records, and a stopped run has no report.json: the rows come from the records."""
+    results = Path(__file__).parents[2] / "benchmarks" / "results" / "mbpp+full"
+    for name in ("+repair.jsonl", "strong-alone.jsonl"):
+        shutil.copy(results / name, tmp_path / name)
+    loaded = load_run(f"mbpp+:{tmp_path}")
+    assert len(loaded.tasks) >= 80
+    assert [s.config for s in loaded.summaries] == ["+repair", "strong-alone", "oracle-router"]
