@@ -85,8 +85,10 @@ def test_the_gate_after_sampling_is_trained_on_one_runs_escalations_and_tested_o
 
 def test_the_plot_draws_both_directions(tmp_path: Path) -> None:
     a, b = run("a", 12), run("b", 12, word="term")
-    for config, passed, cost in (("strong-alone", 12, 12.0), ("+repair", 12, 1.2)):
-        a.summaries.append(Summary(config, 12, passed, 12, 0, 0, 0, 0.0, cost, 12, 0, 0.0))
+    for config, strong_cost in (("strong-alone", 12.0), ("+repair", 1.2)):  # +repair drawn at 10% of the cost
+        a.summaries.append(Summary(config, tasks=12, passed=12, selected=12, escalated=0, cheap_tokens=0,
+                                   strong_tokens=0, cheap_cost=0.0, strong_cost=strong_cost, samples=12,
+                                   infra_errors=0, wall_s=0.0))  # fmt: skip
     plot([a, b], tmp_path / "router.png")
     assert (tmp_path / "router.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
